@@ -1,0 +1,97 @@
+"""Public API: ``compile``, ``Generator``, ``generate`` and ``load``."""
+from __future__ import annotations
+
+import json
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, TypeAdapter
+
+from .backends.base import Backend
+from .compile.json_schema import SchemaCompiler
+from .errors import EmptyPromptError, ModelLoadError, OutputValidationError
+from .sampler import DenoiseStats, SamplingConfig, denoise
+from .template import CanvasTemplate
+from .vocabulary import TokenVocabulary
+
+T = TypeVar("T")
+
+_TEMPLATES: dict[tuple[str, str, int], CanvasTemplate] = {}
+
+
+def _schema_of(spec) -> tuple[dict, TypeAdapter | None]:
+    """JSON Schema for a spec, plus the adapter that turns output into the user's type."""
+    if isinstance(spec, (dict, bool)):
+        return spec, None
+    adapter = TypeAdapter(spec)
+    return adapter.json_schema(), adapter
+
+
+def compile(spec, vocab: TokenVocabulary, max_tokens: int = 2048) -> CanvasTemplate:  # noqa: A001
+    """Compile a Pydantic model / Python type / JSON Schema dict into a canvas template.
+
+    Cached per (schema, vocabulary, max_tokens).
+    """
+    schema, _ = _schema_of(spec)
+    key = (json.dumps(schema, sort_keys=True), vocab.content_hash, max_tokens)
+    template = _TEMPLATES.get(key)
+    if template is None:
+        template = _TEMPLATES[key] = CanvasTemplate.build(SchemaCompiler(schema).layout(), vocab, max_tokens)
+    return template
+
+
+def load(name_or_path: str, *, trust_remote_code: bool = False, device=None, **kwargs) -> Backend:
+    """Build a backend from a local path or hub name (``transformers`` resolves it).
+
+    ``"random-tiny"`` gives the built-in random demo model (offline, meaningless content).
+    """
+    from .backends.masked import MaskedDiffusionBackend
+    if name_or_path == "random-tiny":
+        from .backends.tiny import random_backend
+        return random_backend()
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
+        model = AutoModelForMaskedLM.from_pretrained(name_or_path, trust_remote_code=trust_remote_code, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"cannot load {name_or_path!r}: {exc}") from exc
+    return MaskedDiffusionBackend(model, tokenizer, device=device)
+
+
+_DEFAULT: Backend | None = None
+
+
+def default_model() -> Backend:
+    """The model used when none is given (the built-in demo model until trained weights ship)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = load("random-tiny")
+    return _DEFAULT
+
+
+class Generator(Generic[T]):
+    """Compile once, generate many: ``Generator(Invoice, model)(document) -> Invoice``."""
+
+    def __init__(self, output_type: type[T] | dict, model: Backend | str | None = None,
+                 max_tokens: int = 2048, **sampling: Any) -> None:
+        self.backend = default_model() if model is None else load(model) if isinstance(model, str) else model
+        self.schema, self._adapter = _schema_of(output_type)
+        self.template = compile(self.schema, self.backend.vocab, max_tokens)
+        self.config = SamplingConfig(**sampling)
+        self.last_stats: DenoiseStats | None = None
+
+    def __call__(self, prompt: str, **sampling: Any) -> T:
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise EmptyPromptError("the prompt is empty: pass the document or instruction to extract from")
+        config = SamplingConfig(**{**self.config.__dict__, **sampling}) if sampling else self.config
+        state, self.last_stats = denoise(self.template, self.backend, self.backend.encode(prompt), config)
+        text = state.text()
+        try:
+            value = json.loads(text)
+            return self._adapter.validate_python(value) if self._adapter is not None else value
+        except Exception as exc:     # a bug in the compiler, never the user's fault
+            raise OutputValidationError(f"generated text failed validation: {text!r}: {exc}") from exc
+
+
+def generate(output_type: type[T] | dict, prompt: str, model: Backend | str | None = None, **sampling: Any) -> T:
+    """Generate one instance of ``output_type`` (Pydantic model, Python type or JSON Schema dict)."""
+    return Generator(output_type, model, **sampling)(prompt)

@@ -1,0 +1,308 @@
+"""Regular-expression AST → minimal byte-level DFA.
+
+Thompson NFA, subset construction over byte equivalence classes, trimming of states that
+cannot reach acceptance, then Moore partition refinement (vectorised with numpy).
+A trimmed DFA has the property the canvas relies on: every state it can be in can still
+reach an accepting state, so "not dead" means "completable".
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from ..errors import SchemaTooComplexError
+from .regex import Alt, ByteSet, Intersect, Node, Repeat, Seq
+
+DEAD = -1
+MAX_STATES = 50_000
+MAX_REFINE_ROUNDS = 48
+
+
+@dataclass(eq=False)
+class DFA:
+    """``trans[q, b]`` is the next state or ``DEAD``; state 0 is the start."""
+    trans: np.ndarray            # (n, 256) int32
+    accept: np.ndarray           # (n,) bool
+    _classes: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+
+    @property
+    def n_states(self) -> int:
+        return len(self.accept)
+
+    def is_empty(self) -> bool:
+        return self.n_states == 0
+
+    def byte_classes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(class_of_byte (256,), table (n, n_classes)): bytes that act alike share a class."""
+        if self._classes is None:
+            cols, class_of = np.unique(self.trans.T, axis=0, return_inverse=True)
+            self._classes = (class_of.reshape(-1).astype(np.int32), np.ascontiguousarray(cols.T))
+        return self._classes
+
+    def run(self, data: bytes, state: int = 0) -> int:
+        for b in data:
+            if state == DEAD:
+                return DEAD
+            state = int(self.trans[state, b])
+        return state
+
+    def matches(self, data: bytes) -> bool:
+        if self.is_empty():
+            return False
+        q = self.run(data)
+        return q != DEAD and bool(self.accept[q])
+
+
+class _NFA:
+    def __init__(self) -> None:
+        self.eps: list[list[int]] = []
+        self.edges: list[list[tuple[int, int]]] = []
+
+    def new(self) -> int:
+        self.eps.append([])
+        self.edges.append([])
+        if len(self.eps) > 40 * MAX_STATES:
+            raise SchemaTooComplexError("the expression is too large to compile")
+        return len(self.eps) - 1
+
+    def build(self, node: Node) -> tuple[int, int]:
+        """Return (start, end) of a fragment accepting ``node``."""
+        s, e = self.new(), self.new()
+        if isinstance(node, ByteSet):
+            if node.bits:
+                self.edges[s].append((node.bits, e))
+        elif isinstance(node, Seq):
+            cur = s
+            for item in node.items:
+                a, b = self.build(item)
+                self.eps[cur].append(a)
+                cur = b
+            self.eps[cur].append(e)
+        elif isinstance(node, Alt):
+            for item in node.items:
+                a, b = self.build(item)
+                self.eps[s].append(a)
+                self.eps[b].append(e)
+        elif isinstance(node, Repeat):
+            cur = s
+            for _ in range(node.lo):
+                a, b = self.build(node.item)
+                self.eps[cur].append(a)
+                cur = b
+            if node.hi is None:
+                a, b = self.build(node.item)
+                self.eps[cur].append(a)
+                self.eps[b].append(a)
+                self.eps[b].append(e)
+                self.eps[cur].append(e)
+            else:
+                for _ in range(node.hi - node.lo):
+                    a, b = self.build(node.item)
+                    self.eps[cur].append(a)
+                    self.eps[cur].append(e)
+                    cur = b
+                self.eps[cur].append(e)
+        elif isinstance(node, Intersect):
+            self._embed(product(*(compile_dfa(it) for it in node.items)), s, e)
+        else:
+            raise TypeError(node)
+        return s, e
+
+    def _embed(self, dfa: DFA, s: int, e: int) -> None:
+        if dfa.is_empty():
+            return
+        ids = [self.new() for _ in range(dfa.n_states)]
+        self.eps[s].append(ids[0])
+        for q in range(dfa.n_states):
+            if dfa.accept[q]:
+                self.eps[ids[q]].append(e)
+            row = dfa.trans[q]
+            for t in np.unique(row[row != DEAD]):
+                bits = 0
+                for b in np.nonzero(row == t)[0]:
+                    bits |= 1 << int(b)
+                self.edges[ids[q]].append((bits, ids[int(t)]))
+
+    def closure(self, states: set[int]) -> frozenset[int]:
+        stack, seen = list(states), set(states)
+        while stack:
+            for t in self.eps[stack.pop()]:
+                if t not in seen:
+                    seen.add(t)
+                    stack.append(t)
+        return frozenset(seen)
+
+
+def _byte_classes(bitsets: set[int]) -> tuple[np.ndarray, list[int]]:
+    """class of each byte (256,), and the members-bitset of each class: bytes that no edge
+    set tells apart share a class."""
+    class_of = np.zeros(256, np.int64)
+    for i, bits in enumerate(sorted(bitsets)):
+        member = np.array([(bits >> b) & 1 for b in range(256)], np.int64)
+        class_of = class_of * 2 + member
+        _, class_of = np.unique(class_of, return_inverse=True)
+    members = [0] * (int(class_of.max()) + 1)
+    for b in range(256):
+        members[class_of[b]] |= 1 << b
+    return class_of, members
+
+
+def compile_dfa(node: Node) -> DFA:
+    return _compile_cached(node)
+
+
+@lru_cache(maxsize=4096)
+def _compile_cached(node: Node) -> DFA:
+    nfa = _NFA()
+    start, end = nfa.build(node)
+    bitsets = {bits for edges in nfa.edges for bits, _ in edges}
+    class_of, members = _byte_classes(bitsets)
+    # moves[s]: class -> targets, computed once per NFA state
+    moves: list[list[tuple[int, int]]] = []
+    for edges in nfa.edges:
+        m = []
+        for bits, t in edges:
+            for c, mem in enumerate(members):
+                if bits & mem:
+                    m.append((c, t))
+        moves.append(m)
+    closures: dict[frozenset[int], frozenset[int]] = {}
+    first = nfa.closure({start})
+    index = {first: 0}
+    order = [first]
+    rows: list[dict[int, int]] = []
+    i = 0
+    while i < len(order):
+        acc: dict[int, set[int]] = {}
+        for s in order[i]:
+            for c, t in moves[s]:
+                acc.setdefault(c, set()).add(t)
+        row: dict[int, int] = {}
+        for c, targets in acc.items():
+            key = frozenset(targets)
+            nxt = closures.get(key)
+            if nxt is None:
+                nxt = closures[key] = nfa.closure(targets)
+            if nxt not in index:
+                if len(order) >= MAX_STATES:
+                    raise SchemaTooComplexError("the automaton exceeds %d states" % MAX_STATES)
+                index[nxt] = len(order)
+                order.append(nxt)
+            row[c] = index[nxt]
+        rows.append(row)
+        i += 1
+    ctab = np.full((len(order), len(members)), DEAD, dtype=np.int32)
+    for q, row in enumerate(rows):
+        for c, t in row.items():
+            ctab[q, c] = t
+    accept = np.array([end in st for st in order], dtype=bool)
+    return minimize(DFA(ctab[:, class_of], accept))
+
+
+def _trim(dfa: DFA) -> DFA:
+    """Drop states that cannot reach acceptance (and unreachable ones); renumber from 0."""
+    n = dfa.n_states
+    live = dfa.accept.copy()
+    while True:
+        t = dfa.trans
+        nxt_live = live | np.any((t != DEAD) & live[np.where(t == DEAD, 0, t)], axis=1)
+        if (nxt_live == live).all():
+            break
+        live = nxt_live
+    if n == 0 or not live[0]:
+        return DFA(np.zeros((0, 256), np.int32), np.zeros(0, bool))
+    trans = np.where((dfa.trans != DEAD) & live[np.where(dfa.trans == DEAD, 0, dfa.trans)], dfa.trans, DEAD)
+    reach = np.zeros(n, bool)
+    reach[0] = True
+    frontier = [0]
+    while frontier:
+        nxt = np.unique(trans[frontier])
+        nxt = nxt[(nxt != DEAD)]
+        nxt = nxt[~reach[nxt]]
+        reach[nxt] = True
+        frontier = list(nxt)
+    keep = np.nonzero(reach)[0]
+    remap = np.full(n + 1, DEAD, np.int32)
+    remap[keep] = np.arange(len(keep), dtype=np.int32)
+    new_trans = remap[trans[keep]]          # DEAD (-1) indexes remap[-1] == DEAD
+    return DFA(new_trans.astype(np.int32), dfa.accept[keep].copy())
+
+
+def minimize(dfa: DFA) -> DFA:
+    dfa = _trim(dfa)
+    n = dfa.n_states
+    if n == 0:
+        return dfa
+    _, first_byte = np.unique(dfa.trans.T, axis=0, return_index=True)
+    ctab = dfa.trans[:, np.sort(first_byte)]           # one column per byte class
+    block = dfa.accept.astype(np.int64)
+    n_blocks = len(np.unique(block))
+    for _ in range(MAX_REFINE_ROUNDS):
+        # Split blocks by (block, block of each successor), one column at a time (exact, 1-D).
+        key = block
+        for c in range(ctab.shape[1]):
+            succ = np.where(ctab[:, c] == DEAD, 0, block[np.where(ctab[:, c] == DEAD, 0, ctab[:, c])] + 1)
+            _, key = np.unique(key * (n + 1) + succ, return_inverse=True)
+        key = key.reshape(-1)
+        if key.max() + 1 == n_blocks:
+            break
+        block, n_blocks = key, int(key.max()) + 1
+    else:
+        return dfa          # long chains: keep the (correct, larger) trimmed DFA
+    # Renumber blocks so the start state's block is 0, in BFS order.
+    n_blocks = int(block.max()) + 1
+    rep_of_block = np.zeros(n_blocks, np.int64)
+    rep_of_block[block[::-1]] = np.arange(n)[::-1]          # first state of each block
+    block_trans = np.where(dfa.trans[rep_of_block] == DEAD, DEAD,
+                           block[np.where(dfa.trans[rep_of_block] == DEAD, 0, dfa.trans[rep_of_block])])
+    new_id = np.full(n_blocks, DEAD, np.int64)
+    new_id[block[0]] = 0
+    queue, count = [int(block[0])], 1
+    while queue:
+        b = queue.pop(0)
+        for t in np.unique(block_trans[b]):
+            if t != DEAD and new_id[t] == DEAD:
+                new_id[t] = count
+                count += 1
+                queue.append(int(t))
+    order = np.argsort(new_id)
+    mapped = np.where(block_trans == DEAD, DEAD, new_id[np.where(block_trans == DEAD, 0, block_trans)])
+    return DFA(mapped[order].astype(np.int32), dfa.accept[rep_of_block][order].copy())
+
+
+def product(*dfas: DFA) -> DFA:
+    """DFA of the intersection of the given DFAs' languages."""
+    if any(d.is_empty() for d in dfas):
+        return DFA(np.zeros((0, 256), np.int32), np.zeros(0, bool))
+    stacked = np.concatenate([d.trans for d in dfas], axis=0)
+    _, class_of = np.unique(stacked.T, axis=0, return_inverse=True)
+    class_of = class_of.reshape(-1)
+    reps = [int(np.nonzero(class_of == c)[0][0]) for c in range(class_of.max() + 1)]
+    start = tuple(0 for _ in dfas)
+    index = {start: 0}
+    order = [start]
+    rows = []
+    i = 0
+    while i < len(order):
+        cur = order[i]
+        row = {}
+        for r in reps:
+            nxt = tuple(int(d.trans[q, r]) for d, q in zip(dfas, cur))
+            if DEAD in nxt:
+                continue
+            if nxt not in index:
+                if len(order) >= MAX_STATES:
+                    raise SchemaTooComplexError("the automaton exceeds %d states" % MAX_STATES)
+                index[nxt] = len(order)
+                order.append(nxt)
+            row[r] = index[nxt]
+        rows.append(row)
+        i += 1
+    trans = np.full((len(order), 256), DEAD, np.int32)
+    for q, row in enumerate(rows):
+        for r, t in row.items():
+            trans[q, class_of == class_of[r]] = t
+    accept = np.array([all(d.accept[s] for d, s in zip(dfas, st)) for st in order], bool)
+    return minimize(DFA(trans, accept))

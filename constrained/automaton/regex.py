@@ -1,0 +1,142 @@
+"""A tiny byte-level regular-expression AST.
+
+Every spec (JSON Schema value, ``pattern``, ``format``) is first written as one of these
+trees over *bytes*; :mod:`constrained.automaton.dfa` turns a tree into a minimal DFA.
+Working on bytes (not characters) is what lets a token that spans several characters,
+or half of a UTF-8 sequence, be judged exactly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+
+@dataclass(frozen=True)
+class Node:
+    """Base class of the AST."""
+
+
+@dataclass(frozen=True)
+class ByteSet(Node):
+    """One byte out of ``bits`` (a 256-bit integer: bit b set means byte b allowed)."""
+    bits: int
+
+
+@dataclass(frozen=True)
+class Seq(Node):
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Alt(Node):
+    """Union; ``Alt(())`` is the empty language."""
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True)
+class Repeat(Node):
+    """``item{lo,hi}``; ``hi=None`` means unbounded."""
+    item: Node
+    lo: int
+    hi: int | None
+
+
+@dataclass(frozen=True)
+class Intersect(Node):
+    """Strings in every item's language (built by a product of DFAs)."""
+    items: tuple[Node, ...]
+
+
+EMPTY = Alt(())          # matches nothing
+EPSILON = Seq(())        # matches the empty string
+
+
+def is_empty(node: Node) -> bool:
+    return isinstance(node, Alt) and not node.items
+
+
+def byteset(values: Iterable[int]) -> ByteSet:
+    bits = 0
+    for v in values:
+        bits |= 1 << v
+    return ByteSet(bits)
+
+
+def byte_range(lo: int, hi: int) -> ByteSet:
+    return ByteSet(((1 << (hi - lo + 1)) - 1) << lo)
+
+
+def lit(text: str | bytes) -> Node:
+    """A literal string (UTF-8 encoded when given as ``str``)."""
+    data = text.encode() if isinstance(text, str) else text
+    if len(data) == 1:
+        return ByteSet(1 << data[0])
+    return Seq(tuple(ByteSet(1 << b) for b in data))
+
+
+def seq(*items: Node) -> Node:
+    flat: list[Node] = []
+    for it in items:
+        if is_empty(it):
+            return EMPTY
+        flat.extend(it.items if isinstance(it, Seq) else (it,))
+    return flat[0] if len(flat) == 1 else Seq(tuple(flat))
+
+
+def alt(*items: Node) -> Node:
+    kept: list[Node] = []
+    for it in items:
+        for sub in (it.items if isinstance(it, Alt) else (it,)):
+            if sub not in kept:
+                kept.append(sub)
+    return kept[0] if len(kept) == 1 else Alt(tuple(kept))
+
+
+def repeat(item: Node, lo: int, hi: int | None) -> Node:
+    if hi is not None and hi < lo:
+        return EMPTY
+    if is_empty(item):
+        return EPSILON if lo == 0 else EMPTY
+    if hi == lo == 1:
+        return item
+    if hi == 0:
+        return EPSILON
+    return Repeat(item, lo, hi)
+
+
+def optional(item: Node) -> Node:
+    return repeat(item, 0, 1)
+
+
+def star(item: Node) -> Node:
+    return repeat(item, 0, None)
+
+
+def intersect(*items: Node) -> Node:
+    if any(is_empty(it) for it in items):
+        return EMPTY
+    return items[0] if len(items) == 1 else Intersect(tuple(items))
+
+
+def min_length(node: Node) -> int | None:
+    """Shortest string in bytes, or None for the empty language (used for layout budgets)."""
+    if isinstance(node, ByteSet):
+        return 1 if node.bits else None
+    if isinstance(node, Seq):
+        total = 0
+        for it in node.items:
+            m = min_length(it)
+            if m is None:
+                return None
+            total += m
+        return total
+    if isinstance(node, Alt):
+        lengths = [m for m in map(min_length, node.items) if m is not None]
+        return min(lengths) if lengths else None
+    if isinstance(node, Repeat):
+        m = min_length(node.item)
+        return 0 if node.lo == 0 else (None if m is None else m * node.lo)
+    if isinstance(node, Intersect):
+        lengths = [min_length(it) for it in node.items]
+        return None if None in lengths else max(lengths)   # a lower bound is enough
+    raise TypeError(node)

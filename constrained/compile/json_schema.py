@@ -1,0 +1,461 @@
+"""JSON Schema → canvas layout: pinned skeleton text and value slots (regexes over bytes).
+
+Objects with required properties are laid out *inline*: ``{"name": `` is fixed text that
+the compiler pins, and each value becomes a slot. Anything whose shape varies (optional
+members, arrays, unions) is one slot whose regex covers all of it. The text we emit is
+canonical ``json.dumps`` style (``", "`` and ``": "``, members in schema order, no
+exponents), a subset of valid JSON that still contains a valid instance of every schema
+we accept; a schema with no such instance raises :class:`UnsatisfiableSchemaError`.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import jsonschema
+
+from ..automaton.regex import EMPTY, Node, alt, intersect, is_empty, lit, optional, repeat, seq, star
+from ..errors import InvalidPatternError, SchemaError, UnsatisfiableSchemaError, UnsupportedSchemaError
+from .formats import UNSUPPORTED_FORMATS, format_pattern
+from .numbers import number_regex
+from .strings import json_string, pattern_content
+
+MAX_REF_DEPTH = 3          # how many times one $ref may recurse into itself
+DEFAULT_STRING_CHARS = 24  # layout budget for a string with no maxLength
+DEFAULT_ARRAY_ITEMS = 3    # layout budget for an array with no maxItems
+
+# Keywords we enforce, or that cannot be violated by what we emit.
+_HANDLED = {
+    "type", "enum", "const", "$ref", "$defs", "definitions", "anyOf", "oneOf",
+    "properties", "required", "additionalProperties", "items", "prefixItems", "minItems", "maxItems",
+    "minLength", "maxLength", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
+    "exclusiveMaximum", "discriminator",
+}
+# Keywords that constrain values in ways not handled yet: refusing beats emitting invalid output.
+_UNSUPPORTED = {
+    "allOf", "not", "if", "then", "else", "patternProperties", "dependentRequired", "dependentSchemas",
+    "dependencies", "unevaluatedProperties", "unevaluatedItems", "contains", "minContains",
+    "maxContains", "propertyNames", "multipleOf", "uniqueItems", "minProperties", "maxProperties",
+    "$dynamicRef", "$recursiveRef", "additionalItems",
+}
+_TYPE_KEYWORDS = {
+    "object": {"properties", "required", "additionalProperties"},
+    "array": {"items", "prefixItems", "minItems", "maxItems"},
+    "string": {"minLength", "maxLength", "pattern", "format"},
+    "number": {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"},
+}
+_ALL_TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A run of open canvas positions whose bytes must spell a string of ``node``."""
+    node: Node
+    chars: int               # typical length in characters, used to size the slot
+    pointer: str
+    literals: tuple[str, ...] = ()   # when the slot is a finite set of texts
+
+
+@dataclass(frozen=True)
+class Value:
+    node: Node
+    chars: int
+    literals: tuple[str, ...] = ()
+
+
+Part = str | Slot
+
+
+def _ptr(base: str, *keys) -> str:
+    out = base
+    for k in keys:
+        out += "/" + str(k).replace("~", "~0").replace("/", "~1")
+    return out
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+class SchemaCompiler:
+    """Walks one JSON Schema; ``layout()`` gives the parts of its canvas."""
+
+    def __init__(self, schema, max_ref_depth: int = MAX_REF_DEPTH) -> None:
+        if not isinstance(schema, (dict, bool)):
+            raise SchemaError(f"a JSON Schema must be an object or a boolean, got {type(schema).__name__}")
+        self.root = schema
+        self.max_ref_depth = max_ref_depth
+        self._ref_stack: list[str] = []
+        try:
+            cls = jsonschema.validators.validator_for(schema if isinstance(schema, dict) else {})
+            cls.check_schema(schema)
+        except jsonschema.SchemaError as exc:
+            pointer = _ptr("#", *exc.path)
+            keyword = str(exc.path[-1]) if exc.path else None
+            error = InvalidPatternError if keyword == "pattern" else SchemaError
+            raise error(f"invalid JSON Schema: {exc.message}", pointer, keyword) from None
+        self._validator_cls = cls
+
+    # --- entry point -------------------------------------------------------------------
+    def layout(self) -> list[Part]:
+        parts = self._parts(self.root, "#")
+        if any(isinstance(p, Slot) and is_empty(p.node) for p in parts):
+            raise UnsatisfiableSchemaError("no JSON value satisfies this schema")
+        return parts
+
+    # --- references ----------------------------------------------------------------
+    def _resolve(self, schema, pointer: str):
+        """Follow local $refs; returns (schema, pointer, refs entered)."""
+        entered = []
+        while isinstance(schema, dict) and "$ref" in schema:
+            ref = schema["$ref"]
+            extra = set(schema) - {"$ref", "description", "title", "default", "examples", "$comment"}
+            if extra & (_HANDLED | _UNSUPPORTED) - {"$defs", "definitions"}:
+                raise UnsupportedSchemaError("$ref beside other constraints is not supported", pointer, "$ref")
+            if not isinstance(ref, str) or not ref.startswith("#"):
+                raise UnsupportedSchemaError(f"only local references are supported, got {ref!r}", pointer, "$ref")
+            target = self.root
+            for raw in ref[1:].split("/")[1:]:
+                key = raw.replace("~1", "/").replace("~0", "~")
+                try:
+                    target = target[int(key)] if isinstance(target, list) else target[key]
+                except (KeyError, IndexError, ValueError, TypeError):
+                    raise SchemaError(f"reference {ref!r} does not resolve", pointer, "$ref") from None
+            entered.append(ref)
+            schema, pointer = target, ref
+        return schema, pointer, entered
+
+    def _enter(self, refs: list[str]) -> bool:
+        """Push refs; False when one of them is already nested too deep (recursion cut)."""
+        for r in refs:
+            if self._ref_stack.count(r) >= self.max_ref_depth:
+                return False
+        self._ref_stack.extend(refs)
+        return True
+
+    def _leave(self, refs: list[str]) -> None:
+        del self._ref_stack[len(self._ref_stack) - len(refs):]
+
+    # --- layout -----------------------------------------------------------------------
+    def _parts(self, schema, pointer: str) -> list[Part]:
+        resolved, ptr, refs = self._resolve(schema, pointer)
+        if not self._enter(refs):
+            return [Slot(EMPTY, 0, pointer)]
+        try:
+            if self._inline_object(resolved):
+                return self._object_parts(resolved, ptr)
+            v = self._value(resolved, ptr)
+            return [Slot(v.node, v.chars, ptr, v.literals)]
+        finally:
+            self._leave(refs)
+
+    def _inline_object(self, schema) -> bool:
+        return (isinstance(schema, dict) and self._types(schema, "#") == ["object"]
+                and not ({"enum", "const", "anyOf", "oneOf"} & set(schema)) and bool(schema.get("required")))
+
+    def _object_parts(self, schema, pointer: str) -> list[Part]:
+        self._check_keywords(schema, pointer)
+        members = self._members(schema, pointer)
+        parts: list[Part] = ["{"]
+        pending: list[tuple[str, Value]] = []   # optional members waiting for a slot
+        seen_required = False
+
+        def flush(after_required: bool) -> None:
+            if not pending:
+                return
+            nodes = [optional(seq(lit(", "), lit(k), v.node) if after_required else seq(lit(k), v.node, lit(", ")))
+                     for k, v in pending]
+            parts.append(Slot(seq(*nodes), sum(len(k) + v.chars + 2 for k, v in pending), pointer))
+            pending.clear()
+
+        for name, sub_schema, sub_ptr, required in members:
+            key = _dumps(name) + ": "
+            if not required:
+                v = self._value_at(sub_schema, sub_ptr)
+                if not is_empty(v.node):
+                    pending.append((key, v))
+                continue
+            flush(seen_required)
+            parts.append((", " if seen_required else "") + key)
+            seen_required = True
+            parts.extend(self._parts(sub_schema, sub_ptr))
+        flush(True)
+        parts.append("}")
+        return parts
+
+    # --- flat values ----------------------------------------------------------------
+    def _value_at(self, schema, pointer: str) -> Value:
+        resolved, ptr, refs = self._resolve(schema, pointer)
+        if not self._enter(refs):
+            return Value(EMPTY, 0)
+        try:
+            return self._value(resolved, ptr)
+        finally:
+            self._leave(refs)
+
+    def _value(self, schema, pointer: str) -> Value:
+        if schema is True or schema == {}:
+            return _any_value()
+        if schema is False:
+            return Value(EMPTY, 0)
+        self._check_keywords(schema, pointer)
+        if "enum" in schema or "const" in schema:
+            return self._literals(schema, pointer)
+        if "anyOf" in schema or "oneOf" in schema:
+            return self._union(schema, pointer)
+        options = [self._typed(t, schema, pointer) for t in self._types(schema, pointer)]
+        return _union_values(options)
+
+    def _check_keywords(self, schema: dict, pointer: str) -> None:
+        for kw in schema:
+            if kw in _UNSUPPORTED:
+                value = schema[kw]
+                harmless = (kw == "uniqueItems" and value is False) or (kw in ("allOf", "patternProperties") and not value)
+                if not harmless:
+                    raise UnsupportedSchemaError(f"'{kw}' is not supported yet", _ptr(pointer, kw), kw)
+        fmt = schema.get("format")
+        if fmt in UNSUPPORTED_FORMATS and "string" in self._types(schema, pointer):
+            raise UnsupportedSchemaError(f"format '{fmt}' is not supported yet", _ptr(pointer, "format"), "format")
+
+    def _types(self, schema: dict, pointer: str) -> list[str]:
+        t = schema.get("type")
+        if t is None:
+            inferred = [name for name, kws in _TYPE_KEYWORDS.items() if kws & set(schema)]
+            return inferred or list(_ALL_TYPES)
+        types = [t] if isinstance(t, str) else list(t)
+        if "number" in types and "integer" in types:
+            types.remove("integer")     # every integer is a number
+        return types
+
+    def _literals(self, schema: dict, pointer: str) -> Value:
+        if "const" in schema:
+            values, kw = [schema["const"]], "const"
+        else:
+            values, kw = list(schema["enum"]), "enum"
+        rest = {k: v for k, v in schema.items() if k not in ("enum", "const")}
+        if isinstance(self.root, dict):
+            for defs in ("$defs", "definitions"):
+                if defs in self.root:
+                    rest.setdefault(defs, self.root[defs])
+        validator = self._validator_cls(rest, format_checker=self._validator_cls.FORMAT_CHECKER)
+        texts = tuple(dict.fromkeys(_dumps(v) for v in values if validator.is_valid(v)))
+        if not texts:
+            raise UnsatisfiableSchemaError(f"no value of '{kw}' satisfies the schema", _ptr(pointer, kw), kw)
+        return Value(alt(*(lit(t) for t in texts)), max(map(len, texts)), texts)
+
+    def _union(self, schema: dict, pointer: str) -> Value:
+        kw = "anyOf" if "anyOf" in schema else "oneOf"
+        if "anyOf" in schema and "oneOf" in schema:
+            raise UnsupportedSchemaError("anyOf together with oneOf is not supported", pointer, "oneOf")
+        rest = {k: v for k, v in schema.items() if k not in (kw, "discriminator")}
+        branches = []
+        for i, branch in enumerate(schema[kw]):
+            sub = branch
+            if set(rest) - {"title", "description", "default", "examples", "$comment", "$defs", "definitions"}:
+                if not isinstance(branch, dict) or "$ref" in branch:
+                    raise UnsupportedSchemaError(f"{kw} beside other keywords is not supported", pointer, kw)
+                sub = {**rest, **branch}
+            branches.append((sub, _ptr(pointer, kw, i)))
+        if kw == "oneOf":
+            self._check_disjoint([b for b, _ in branches], pointer)
+        return _union_values([self._value_at(b, p) for b, p in branches])
+
+    def _check_disjoint(self, branches: list, pointer: str) -> None:
+        """oneOf needs exactly one branch to match; we only accept branches provably disjoint."""
+        sigs = [self._signature(b) for b in branches]
+        for i in range(len(sigs)):
+            for j in range(i + 1, len(sigs)):
+                if not _disjoint(sigs[i], sigs[j]):
+                    raise UnsupportedSchemaError(
+                        f"oneOf branches {i} and {j} may both match the same value", pointer, "oneOf")
+
+    def _signature(self, schema):
+        """(types, {required property: allowed literal texts}, literal texts or None)."""
+        resolved, _, _ = self._resolve(schema, "#")
+        if not isinstance(resolved, dict):
+            return (set(_ALL_TYPES) if resolved else set(), {}, None)
+        literals = None
+        if "const" in resolved or "enum" in resolved:
+            literals = {_dumps(v) for v in ([resolved["const"]] if "const" in resolved else resolved["enum"])}
+        types = set(self._types(resolved, "#")) if "type" in resolved or literals is None else set()
+        if literals is not None:
+            types = {_json_type(json.loads(t)) for t in literals}
+        if "number" in types:
+            types.add("integer")
+        tags = {}
+        if "object" in types:
+            for name in resolved.get("required", []):
+                prop = (resolved.get("properties") or {}).get(name)
+                if prop is not None:
+                    sub, _, _ = self._resolve(prop, "#")
+                    if isinstance(sub, dict) and ("const" in sub or "enum" in sub):
+                        tags[name] = {_dumps(v) for v in ([sub["const"]] if "const" in sub else sub["enum"])}
+        return types, tags, literals
+
+    def _members(self, schema: dict, pointer: str):
+        props = schema.get("properties") or {}
+        required = list(dict.fromkeys(schema.get("required") or []))
+        extra = schema.get("additionalProperties", True)
+        out = [(name, sub, _ptr(pointer, "properties", name), name in required) for name, sub in props.items()]
+        for name in required:
+            if name not in props:
+                if extra is False:
+                    raise UnsatisfiableSchemaError(
+                        f"required property '{name}' is forbidden by additionalProperties: false",
+                        _ptr(pointer, "required"), "required")
+                out.append((name, True if extra is True else extra, _ptr(pointer, "additionalProperties"), True))
+        return out
+
+    def _typed(self, type_name: str, schema: dict, pointer: str) -> Value:
+        if type_name == "null":
+            return Value(lit("null"), 4)
+        if type_name == "boolean":
+            return Value(alt(lit("true"), lit("false")), 5)
+        if type_name in ("integer", "number"):
+            return self._number(schema, pointer, type_name == "integer")
+        if type_name == "string":
+            return self._string(schema, pointer)
+        if type_name == "array":
+            return self._array(schema, pointer)
+        if type_name == "object":
+            return self._object(schema, pointer)
+        raise UnsupportedSchemaError(f"unknown type {type_name!r}", _ptr(pointer, "type"), "type")
+
+    def _number(self, schema: dict, pointer: str, integer: bool) -> Value:
+        lo, hi = schema.get("minimum"), schema.get("maximum")
+        lo_x, hi_x = False, False
+        ex_lo, ex_hi = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
+        if isinstance(ex_lo, bool):          # draft 4 form
+            lo_x = ex_lo
+        elif ex_lo is not None and (lo is None or ex_lo >= lo):
+            lo, lo_x = ex_lo, True
+        if isinstance(ex_hi, bool):
+            hi_x = ex_hi
+        elif ex_hi is not None and (hi is None or ex_hi <= hi):
+            hi, hi_x = ex_hi, True
+        node = number_regex(lo, hi, lo_x, hi_x, integer)
+        if is_empty(node) or (lo is not None and hi is not None and (lo > hi or (lo == hi and (lo_x or hi_x)))):
+            raise UnsatisfiableSchemaError("the numeric range is empty", pointer, "minimum")
+        width = max(len(str(b)) for b in (lo, hi, 1000) if b is not None)
+        return Value(node, width + (0 if integer else 3))
+
+    def _string(self, schema: dict, pointer: str) -> Value:
+        lo, hi = schema.get("minLength", 0), schema.get("maxLength")
+        if hi is not None and lo > hi:
+            raise UnsatisfiableSchemaError(f"minLength {lo} > maxLength {hi}", _ptr(pointer, "minLength"), "minLength")
+        content = []
+        if "pattern" in schema:
+            content.append(pattern_content(schema["pattern"], _ptr(pointer, "pattern")))
+        fmt = format_pattern(schema.get("format", ""))
+        if fmt is not None:
+            content.append(pattern_content(fmt, _ptr(pointer, "format")))
+        node = json_string(lo, hi, intersect(*content) if content else None)
+        typical = DEFAULT_STRING_CHARS if hi is None else min(hi, 2 * DEFAULT_STRING_CHARS)
+        return Value(node, max(lo, typical) + 2)
+
+    def _array(self, schema: dict, pointer: str) -> Value:
+        lo, hi = schema.get("minItems", 0), schema.get("maxItems")
+        if hi is not None and lo > hi:
+            raise UnsatisfiableSchemaError(f"minItems {lo} > maxItems {hi}", _ptr(pointer, "minItems"), "minItems")
+        prefix = schema.get("prefixItems") or []
+        items = schema.get("items", True)
+        if isinstance(items, list):          # draft 4–2019 tuple form
+            prefix, items = items, schema.get("additionalItems", True)
+        head = [self._value_at(s, _ptr(pointer, "prefixItems", i)) for i, s in enumerate(prefix)]
+        tail = self._value_at(items, _ptr(pointer, "items"))
+        # An array of n items: the first min(n, len(prefix)) follow prefixItems, the rest items.
+        options, chars = [], 2
+        n_max = len(head) if is_empty(tail.node) else hi
+        typical = max(lo, min(DEFAULT_ARRAY_ITEMS, hi if hi is not None else DEFAULT_ARRAY_ITEMS))
+        for n in range(lo, min(len(head), n_max if n_max is not None else len(head)) + 1):
+            options.append(_sequence([v.node for v in head[:n]]))
+        if not is_empty(tail.node) and (n_max is None or n_max > len(head)):
+            first = max(lo, len(head) + 1)
+            rest_lo, rest_hi = first - len(head), None if n_max is None else n_max - len(head)
+            if rest_hi is None or rest_lo <= rest_hi:
+                more = repeat(seq(lit(", "), tail.node), rest_lo - 1, None if rest_hi is None else rest_hi - 1)
+                options.append(_sequence([v.node for v in head] + [seq(tail.node, more)]))
+        node = seq(lit("["), alt(*options), lit("]")) if options else EMPTY
+        item_chars = [v.chars for v in head] + [tail.chars] * max(0, typical - len(head))
+        chars += sum(c + 2 for c in item_chars[:max(typical, lo)])
+        return Value(node, chars)
+
+    def _object(self, schema: dict, pointer: str) -> Value:
+        members = []
+        for name, sub, sub_ptr, required in self._members(schema, pointer):
+            v = self._value_at(sub, sub_ptr)
+            if is_empty(v.node) and required:
+                return Value(EMPTY, 0)
+            if not is_empty(v.node):
+                members.append((seq(lit(_dumps(name) + ": "), v.node), len(name) + 4 + v.chars, required))
+        return Value(seq(lit("{"), _member_list(members), lit("}")), 2 + sum(c + 2 for _, c, _ in members))
+
+
+def _sequence(nodes: list[Node]):
+    """Comma-separated items (no brackets)."""
+    out = []
+    for i, n in enumerate(nodes):
+        out.extend([lit(", ")] if i else [])
+        out.append(n)
+    return seq(*out)
+
+
+def _member_list(members: list[tuple[Node, int, bool]]) -> Node:
+    """Members in order, optional ones may be absent, commas only between present ones."""
+    first_req = next((i for i, m in enumerate(members) if m[2]), None)
+    if first_req is not None:
+        out = [optional(seq(m, lit(", "))) for m, _, _ in members[:first_req]]
+        out.append(members[first_req][0])
+        for m, _, req in members[first_req + 1:]:
+            out.append(seq(lit(", "), m) if req else optional(seq(lit(", "), m)))
+        return seq(*out)
+    # All optional: choose the first present member, then any later ones.
+    options = [seq(m, *(optional(seq(lit(", "), later)) for later, _, _ in members[i + 1:]))
+               for i, (m, _, _) in enumerate(members)]
+    return optional(alt(*options)) if options else seq()
+
+
+def _union_values(values: list[Value]) -> Value:
+    kept = [v for v in values if not is_empty(v.node)]
+    if not kept:
+        return Value(EMPTY, 0)
+    literals = tuple(t for v in kept for t in v.literals) if all(v.literals for v in kept) else ()
+    return Value(alt(*(v.node for v in kept)), max(v.chars for v in kept), literals)
+
+
+def _any_value() -> Value:
+    """Any JSON value, written shallow: scalars, and arrays/objects of scalars."""
+    string = json_string()
+    scalar = alt(lit("null"), lit("true"), lit("false"), number_regex(), string)
+    array = seq(lit("["), optional(seq(scalar, star(seq(lit(", "), scalar)))), lit("]"))
+    member = seq(string, lit(": "), scalar)
+    obj = seq(lit("{"), optional(seq(member, star(seq(lit(", "), member)))), lit("}"))
+    return Value(alt(scalar, array, obj), 8)
+
+
+def _json_type(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _disjoint(a, b) -> bool:
+    types_a, tags_a, lits_a = a
+    types_b, tags_b, lits_b = b
+    if not types_a & types_b:
+        return True
+    if lits_a is not None and lits_b is not None and not lits_a & lits_b:
+        return True
+    if types_a & types_b <= {"object"}:
+        return any(not (tags_a[k] & tags_b[k]) for k in tags_a.keys() & tags_b.keys())
+    return False
+
+

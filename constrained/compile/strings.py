@@ -1,0 +1,153 @@
+"""JSON strings: characters as JSON-encoded bytes, lengths, and ``pattern`` regexes.
+
+A character class (code-point ranges) becomes the bytes of its JSON encodings: raw UTF-8
+for ordinary characters, escapes for ``"``, ``\\`` and control characters. Patterns are
+parsed by Python's own regex parser (the ECMA-262 subset schemas use is the same syntax)
+and rebuilt over those encodings, so a pattern and a maxLength can be intersected.
+"""
+from __future__ import annotations
+
+import re
+import re._constants as C  # noqa: N812  (stdlib parser constants)
+import re._parser as sre_parse
+
+from ..automaton.regex import Node, alt, byteset, intersect, lit, repeat, seq, star
+from ..automaton.utf8 import MAX_CODEPOINT, codepoint_ranges, complement_ranges
+from ..errors import InvalidPatternError, UnsupportedSchemaError
+
+Ranges = list[tuple[int, int]]
+_ESCAPED: Ranges = [(0, 0x1F), (0x22, 0x22), (0x5C, 0x5C)]
+_HEX = byteset(b"0123456789abcdefABCDEF")
+_SHORT_ESCAPES = {0x22: '\\"', 0x5C: "\\\\", 0x08: "\\b", 0x0C: "\\f", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
+ANY_CHAR: Ranges = [(0, MAX_CODEPOINT)]
+_ASCII_PRINTABLE: Ranges = [(0x20, 0x7E)]
+
+
+def _intersect_ranges(a: Ranges, b: Ranges) -> Ranges:
+    out = []
+    for lo1, hi1 in a:
+        for lo2, hi2 in b:
+            lo, hi = max(lo1, lo2), min(hi1, hi2)
+            if lo <= hi:
+                out.append((lo, hi))
+    return sorted(out)
+
+
+def json_char(ranges: Ranges) -> Node:
+    """One character from ``ranges``, as it may appear inside a JSON string literal."""
+    raw = _intersect_ranges(ranges, complement_ranges(_ESCAPED))
+    parts = [codepoint_ranges(raw)] if raw else []
+    escaped = _intersect_ranges(ranges, _ESCAPED)
+    if escaped[:1] == [(0, 0x1F)]:        # every control character: one compact form
+        parts.append(seq(lit("\\u00"), byteset(b"01"), _HEX))
+        parts.extend(lit(_SHORT_ESCAPES[cp]) for cp in (0x08, 0x09, 0x0A, 0x0C, 0x0D))
+        escaped = escaped[1:]
+    for lo, hi in escaped:
+        for cp in range(lo, hi + 1):
+            parts.append(lit(_SHORT_ESCAPES.get(cp, "\\u%04x" % cp)))
+    return alt(*parts)
+
+
+def json_string(min_length: int = 0, max_length: int | None = None, content: Node | None = None) -> Node:
+    """A JSON string literal, quotes included; ``content`` (a char-level regex) narrows it."""
+    body = repeat(json_char(ANY_CHAR), min_length, max_length)
+    if content is not None:
+        body = intersect(body, content) if (min_length or max_length is not None) else content
+    return seq(lit('"'), body, lit('"'))
+
+
+# --- patterns --------------------------------------------------------------------------
+_CATEGORIES: dict[object, tuple[Ranges, bool]] = {
+    C.CATEGORY_DIGIT: ([(0x30, 0x39)], False),
+    C.CATEGORY_NOT_DIGIT: ([(0x30, 0x39)], True),
+    C.CATEGORY_WORD: ([(0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A)], False),
+    C.CATEGORY_NOT_WORD: ([(0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A)], True),
+    C.CATEGORY_SPACE: ([(0x09, 0x0D), (0x20, 0x20)], False),
+    C.CATEGORY_NOT_SPACE: ([(0x09, 0x0D), (0x20, 0x20)], True),
+}
+_LINE_TERMINATORS: Ranges = [(0x0A, 0x0A), (0x0D, 0x0D), (0x2028, 0x2029)]
+
+
+def _negate(ranges: Ranges) -> Ranges:
+    """Complement, kept to printable ASCII: Python's and ECMA's Unicode classes differ, and
+    a character outside both (e.g. a non-ASCII digit under ``\\D``) must never be emitted."""
+    return _intersect_ranges(complement_ranges(ranges), _ASCII_PRINTABLE)
+
+
+def _class_ranges(items, pointer: str) -> Ranges:
+    ranges: Ranges = []
+    negate = False
+    for op, arg in items:
+        if op is C.NEGATE:
+            negate = True
+        elif op is C.LITERAL:
+            ranges.append((arg, arg))
+        elif op is C.RANGE:
+            ranges.append(arg)
+        elif op is C.CATEGORY:
+            cat, neg = _CATEGORIES.get(arg, (None, None))
+            if cat is None:
+                raise UnsupportedSchemaError(f"regex class {arg} is not supported", pointer, "pattern")
+            ranges.extend(_negate(cat) if neg else cat)
+        else:
+            raise UnsupportedSchemaError(f"regex construct {op} is not supported", pointer, "pattern")
+    return _negate(ranges) if negate else sorted(ranges)
+
+
+def _convert(parsed, pointer: str) -> Node:
+    parts: list[Node] = []
+    for op, arg in parsed:
+        if op is C.LITERAL:
+            parts.append(json_char([(arg, arg)]))
+        elif op is C.NOT_LITERAL:
+            parts.append(json_char(_negate([(arg, arg)])))
+        elif op is C.ANY:
+            parts.append(json_char(complement_ranges(_LINE_TERMINATORS)))
+        elif op is C.IN:
+            ranges = _class_ranges(arg, pointer)
+            parts.append(json_char(ranges) if ranges else alt())
+        elif op is C.BRANCH:
+            parts.append(alt(*(_convert(b, pointer) for b in arg[1])))
+        elif op is C.SUBPATTERN:
+            _group, add_flags, _del, sub = arg
+            if add_flags & (re.IGNORECASE | re.MULTILINE):
+                raise UnsupportedSchemaError("regex flags are not supported", pointer, "pattern")
+            parts.append(_convert(sub, pointer))
+        elif op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
+            lo, hi, sub = arg
+            parts.append(repeat(_convert(sub, pointer), lo, None if hi is C.MAXREPEAT else hi))
+        elif op is C.AT:
+            raise UnsupportedSchemaError("anchors are only supported at the ends of a pattern", pointer, "pattern")
+        else:
+            raise UnsupportedSchemaError(f"regex construct {str(op).lower()} is not supported", pointer, "pattern")
+    return seq(*parts)
+
+
+def _strip_anchors(items: list, pointer: str) -> Node:
+    """A top-level alternative: JSON Schema patterns search, so unanchored ends get ``.*``."""
+    items = list(items)
+    start = bool(items) and items[0][0] is C.AT and items[0][1] in (C.AT_BEGINNING, C.AT_BEGINNING_STRING)
+    if start:
+        items = items[1:]
+    end = bool(items) and items[-1][0] is C.AT and items[-1][1] in (C.AT_END, C.AT_END_STRING)
+    if end:
+        items = items[:-1]
+    anything = star(json_char(ANY_CHAR))
+    body = _convert(items, pointer)
+    return seq(*([] if start else [anything]), body, *([] if end else [anything]))
+
+
+def pattern_content(pattern: str, pointer: str = "#") -> Node:
+    """String *content* (JSON-encoded, no quotes) of every string the pattern matches."""
+    try:
+        parsed = sre_parse.parse(pattern)
+    except (re.error, OverflowError, RecursionError) as exc:
+        raise InvalidPatternError(f"invalid pattern {pattern!r}: {exc}", pointer, "pattern") from None
+    if parsed.state.flags & (re.IGNORECASE | re.MULTILINE | re.VERBOSE):
+        raise UnsupportedSchemaError("regex flags are not supported", pointer, "pattern")
+    items = list(parsed)
+    if len(items) == 1 and items[0][0] is C.BRANCH:
+        return alt(*(_strip_anchors(list(b), pointer) for b in items[0][1][1]))
+    return _strip_anchors(items, pointer)
+
+

@@ -1,0 +1,62 @@
+"""The table of distinct token masks a template has needed so far.
+
+Most open positions share one of a few masks (string content, digits, whitespace), so each
+position only carries a row index; the kernel gathers rows on the device. A row is
+computed once per (automaton, states before, states after) and reused across steps and
+requests.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .token_automaton import TokenAutomaton
+
+
+def pack_bits(allowed: np.ndarray) -> np.ndarray:
+    """(V,) bool → (ceil(V/32),) int32, bit i of word i//32 set when token i is allowed."""
+    packed = np.packbits(allowed, bitorder="little")
+    packed = np.pad(packed, (0, (-len(packed)) % 4))
+    return packed.view("<i4")
+
+
+class MaskTable:
+    def __init__(self, vocab_size: int) -> None:
+        self.vocab_size = vocab_size
+        self._rows: list[np.ndarray] = []
+        self._counts: list[int] = []
+        self._index: dict[tuple[int, int, int], int] = {}
+        self._tensors: dict[torch.device, torch.Tensor] = {}
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def row(self, automaton: TokenAutomaton, before: int, after: int) -> int:
+        key = (id(automaton), before, after)
+        idx = self._index.get(key)
+        if idx is None:
+            allowed = automaton.allowed(before, after)
+            idx = len(self._rows)
+            self._rows.append(pack_bits(allowed))
+            self._counts.append(int(allowed.sum()))
+            self._index[key] = idx
+        return idx
+
+    def count(self, row: int) -> int:
+        """How many tokens row ``row`` allows."""
+        return self._counts[row]
+
+    def allowed_ids(self, row: int) -> np.ndarray:
+        bits = np.unpackbits(self._rows[row].view(np.uint8), bitorder="little")[: self.vocab_size]
+        return np.nonzero(bits)[0]
+
+    def tensor(self, device: torch.device | str = "cpu") -> torch.Tensor:
+        """(rows, ceil(V/32)) int32 on ``device``, extended when new rows appeared."""
+        device = torch.device(device)
+        cached = self._tensors.get(device)
+        if cached is None or cached.shape[0] < len(self._rows):
+            start = 0 if cached is None else cached.shape[0]
+            new = torch.from_numpy(np.stack(self._rows[start:])).to(device)
+            cached = new if cached is None else torch.cat([cached, new])
+            self._tensors[device] = cached
+        return cached

@@ -1,0 +1,175 @@
+"""TokenVocabulary: the exact bytes every token id stands for.
+
+Everything downstream (automata, masks, decoding) works on bytes, so a token such as
+``",`` that spans skeleton and value, or a byte-fallback token holding half a UTF-8
+character, is judged exactly. Built once per tokenizer and cached by content hash.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+
+@lru_cache(maxsize=1)
+def _byte_level_decoder() -> dict[str, int]:
+    """GPT-2's printable stand-ins for bytes (the inverse of ``bytes_to_unicode``)."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) \
+        + list(range(ord("®"), ord("ÿ") + 1))
+    chars = printable[:]
+    extra = 0
+    for b in range(256):
+        if b not in printable:
+            printable.append(b)
+            chars.append(256 + extra)
+            extra += 1
+    return {chr(c): b for b, c in zip(printable, chars)}
+
+
+def _kind_of(tokenizer_json: dict) -> str:
+    """'byte_level', 'wordpiece' or 'sentencepiece', from the tokenizer's own pipeline."""
+    def types(node):
+        if not node:
+            return []
+        if node.get("type") == "Sequence":
+            parts = node.get("decoders") or node.get("pretokenizers") or node.get("normalizers") or []
+            return [t for p in parts for t in types(p)]
+        return [node.get("type")]
+    pipeline = types(tokenizer_json.get("decoder")) + types(tokenizer_json.get("pre_tokenizer"))
+    if "ByteLevel" in pipeline:
+        return "byte_level"
+    if (tokenizer_json.get("model") or {}).get("type") == "WordPiece" or "WordPiece" in pipeline:
+        return "wordpiece"
+    return "sentencepiece"
+
+
+def _token_bytes(piece: str, kind: str, byte_map: dict[str, int]) -> bytes:
+    if kind == "byte_level":
+        try:
+            return bytes(byte_map[c] for c in piece)
+        except KeyError:                       # an added token written in plain text
+            return piece.encode()
+    if kind == "wordpiece":
+        return piece[2:].encode() if piece.startswith("##") else (" " + piece).encode()
+    if len(piece) == 6 and piece.startswith("<0x") and piece.endswith(">"):
+        try:
+            return bytes([int(piece[3:5], 16)])
+        except ValueError:
+            pass
+    return piece.replace("\u2581", " ").encode()
+
+
+@dataclass(eq=False)
+class TokenVocabulary:
+    """Token id → bytes for one tokenizer, plus the arrays the automata use.
+
+    ``generable[i]`` is False for special tokens and tokens with no bytes: the sampler never
+    places them on the canvas.
+    """
+    token_bytes: list[bytes]
+    generable: np.ndarray                       # (V,) bool
+    content_hash: str
+    kind: str
+    _matrix: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def size(self) -> int:
+        return len(self.token_bytes)
+
+    @property
+    def byte_matrix(self) -> tuple[np.ndarray, np.ndarray]:
+        """(V, max_len) uint8 token bytes, zero padded, and (V,) lengths."""
+        if self._matrix is None:
+            lengths = np.fromiter((len(b) for b in self.token_bytes), np.int32, self.size)
+            width = max(1, int(lengths.max()))
+            flat = np.frombuffer(b"".join(b.ljust(width, b"\0") for b in self.token_bytes), np.uint8)
+            self._matrix = flat.reshape(self.size, width)
+            self._lengths = lengths
+        return self._matrix, self._lengths
+
+    @lru_cache(maxsize=None)
+    def lookup(self) -> dict[bytes, int]:
+        """bytes → a generable token id (the lowest id when several share bytes)."""
+        table: dict[bytes, int] = {}
+        for i, b in enumerate(self.token_bytes):
+            if self.generable[i] and b not in table:
+                table[b] = i
+        return table
+
+    def tokenize_exact(self, text: str) -> list[int]:
+        """Fewest tokens whose bytes concatenate to exactly ``text`` (for pinned skeleton text).
+
+        Not ``tokenizer.encode``: that may normalise, add prefixes or merge across the
+        slot boundary, while the canvas needs these exact bytes and nothing else.
+        """
+        data = text.encode()
+        table = self.lookup()
+        longest = max(map(len, table))
+        best: list[tuple[int, int] | None] = [None] * (len(data) + 1)
+        best[0] = (0, -1)
+        for i in range(len(data)):
+            if best[i] is None:
+                continue
+            for j in range(min(len(data), i + longest), i, -1):
+                tid = table.get(data[i:j])
+                if tid is not None and (best[j] is None or best[j][0] > best[i][0] + 1):
+                    best[j] = (best[i][0] + 1, tid)
+        if best[-1] is None:
+            raise ValueError(f"the vocabulary cannot spell {text!r}")
+        ids, pos = [], len(data)
+        while pos > 0:
+            tid = best[pos][1]
+            ids.append(tid)
+            pos -= len(self.token_bytes[tid])
+        return ids[::-1]
+
+    def decode(self, ids) -> bytes:
+        return b"".join(self.token_bytes[int(i)] for i in ids)
+
+    @classmethod
+    def from_token_bytes(cls, token_bytes: list[bytes], special_ids=()) -> "TokenVocabulary":
+        """A vocabulary given directly as bytes (for tests and custom tokenizers)."""
+        special = set(special_ids)
+        generable = np.array([bool(b) and i not in special for i, b in enumerate(token_bytes)], bool)
+        key = hashlib.sha256(repr((token_bytes, sorted(special))).encode()).hexdigest()[:16]
+        return cls(list(token_bytes), generable, key, "bytes")
+
+    @classmethod
+    def from_tokenizer(cls, tokenizer, size: int | None = None) -> "TokenVocabulary":
+        """Build from a Hugging Face tokenizer (fast) or a ``tokenizers.Tokenizer``.
+
+        ``size`` may exceed the tokenizer's length (models pad their embedding); the extra
+        ids are not generable.
+        """
+        backend = getattr(tokenizer, "backend_tokenizer", tokenizer)
+        spec = backend.to_str()
+        key = hashlib.sha256(spec.encode()).hexdigest()[:16] + f"-{size}"
+        cached = _CACHE.get(key)
+        if cached is not None:
+            return cached
+        data = json.loads(spec)
+        kind = _kind_of(data)
+        vocab = backend.get_vocab(with_added_tokens=True)
+        n = max(size or 0, max(vocab.values()) + 1)
+        pieces = [""] * n
+        for piece, idx in vocab.items():
+            pieces[idx] = piece
+        special = {t["id"] for t in data.get("added_tokens", []) if t.get("special")}
+        special |= set(getattr(tokenizer, "all_special_ids", []) or [])
+        added = {t["id"]: t["content"] for t in data.get("added_tokens", [])}
+        byte_map = _byte_level_decoder()
+        token_bytes = [
+            (_token_bytes(added[i], kind, byte_map) if kind == "sentencepiece" else added[i].encode())
+            if i in added else _token_bytes(p, kind, byte_map) if p else b""
+            for i, p in enumerate(pieces)
+        ]
+        generable = np.array([bool(b) and i not in special for i, b in enumerate(token_bytes)], bool)
+        out = cls(token_bytes, generable, key, kind)
+        _CACHE[key] = out
+        return out
+
+
+_CACHE: dict[str, TokenVocabulary] = {}

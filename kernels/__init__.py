@@ -1,0 +1,34 @@
+"""Hot-path kernels, each with a torch reference (``*_torch``) and a Triton version.
+
+Installed as ``constrained.kernels`` (never a top-level ``kernels`` module: transformers
+looks for a Hugging Face package of that name). The dispatcher picks Triton on CUDA
+tensors when it is available and the torch reference everywhere else.
+"""
+from __future__ import annotations
+
+import torch
+
+from .apply_token_bitmask_torch import apply_token_bitmask_inplace_torch
+
+
+def _triton_available() -> bool:
+    try:
+        import triton  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def apply_token_bitmask_inplace(logits: torch.Tensor, table: torch.Tensor, rows: torch.Tensor) -> None:
+    """Set ``logits[i, t] = -inf`` where bit t of ``table[rows[i]]`` is 0.
+
+    logits: (R, V) float; table: (M, ceil(V/32)) int32 packed masks; rows: (R,) int64.
+    """
+    if logits.is_cuda and _triton_available():
+        from .apply_token_bitmask_triton import apply_token_bitmask_inplace_triton
+        apply_token_bitmask_inplace_triton(logits, table, rows)
+    else:
+        apply_token_bitmask_inplace_torch(logits, table, rows)
+
+
+__all__ = ["apply_token_bitmask_inplace", "apply_token_bitmask_inplace_torch"]

@@ -1,0 +1,72 @@
+"""The public API end to end: compile once, dicts for JSON Schema, models loaded from disk."""
+import json
+
+import jsonschema
+import pytest
+from pydantic import BaseModel
+
+import constrained
+from constrained.backends.tiny import build_tokenizer, random_model
+
+
+class Point(BaseModel):
+    x: int
+    y: int
+    label: str
+
+
+def test_generator_compiles_once_and_reuses_the_template(backend):
+    g = constrained.Generator(Point, backend, steps=4)
+    template = g.template
+    outs = [g("Where is it?", seed=s, temperature=1.0) for s in range(3)]
+    assert g.template is template and all(isinstance(o, Point) for o in outs)
+    assert constrained.Generator(Point, backend).template is template        # cached per (schema, vocab)
+
+
+def test_json_schema_gives_a_dict(backend):
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
+    out = constrained.generate(schema, "Give a.", model=backend)
+    assert isinstance(out, dict) and set(out) == {"a"}
+    jsonschema.validate(out, schema)
+
+
+def test_same_seed_same_output(backend):
+    g = constrained.Generator(Point, backend)
+    assert g("p", seed=5, temperature=1.0) == g("p", seed=5, temperature=1.0)
+
+
+def test_skeleton_is_pinned_before_the_model_runs(backend):
+    g = constrained.Generator(Point, backend)
+    text = backend.vocab.decode(t for t in g.template.tokens if t >= 0).decode()
+    assert '{"x": ' in text and '"label": ' in text and g.template.n_pinned >= 5
+
+
+def test_threshold_policy_commits_more_per_step(backend):
+    g = constrained.Generator(Point, backend, steps=16)
+    g("p", seed=0)
+    slow = g.last_stats.forwards
+    g("p", seed=0, threshold=0.01)
+    assert g.last_stats.forwards <= slow
+
+
+def test_stats_are_reported(backend):
+    g = constrained.Generator(Point, backend, steps=4)
+    g("p", seed=0)
+    s = g.last_stats
+    assert s.forwards >= 1 and s.committed + s.pinned == g.template.length
+    assert 0.0 <= s.overhead_share < 1.0 and s.tokens_per_forward > 0
+
+
+def test_load_a_local_masked_lm(tmp_path):
+    tok = build_tokenizer("byte_level")
+    random_model(tok, seed=3).save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    backend = constrained.load(str(tmp_path))
+    out = constrained.generate(Point, "Locate the point.", model=backend, steps=4)
+    assert isinstance(out, Point)
+
+
+def test_default_model_runs_offline():
+    out = constrained.generate(Point, "A point at 3, 4 called home.")
+    assert isinstance(out, Point)
+    assert json.loads(out.model_dump_json())["label"] == out.label

@@ -1,0 +1,106 @@
+"""Byte-level regexes and DFAs against Python's own notion of the same languages."""
+import json
+import re
+from datetime import date, datetime, time
+from decimal import Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from constrained.automaton.dfa import compile_dfa, product
+from constrained.automaton.regex import alt, lit, repeat, seq
+from constrained.automaton.utf8 import codepoint_ranges
+from constrained.compile.formats import format_pattern
+from constrained.compile.numbers import number_regex
+from constrained.compile.strings import json_string, pattern_content
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 0x10FFFF), st.integers(0, 0x10FFFF), st.lists(st.integers(0, 0x10FFFF), max_size=20))
+def test_codepoint_ranges_accept_exactly_their_utf8(a, b, probes):
+    lo, hi = min(a, b), max(a, b)
+    dfa = compile_dfa(codepoint_ranges([(lo, hi)]))
+    for cp in probes + [lo, hi, lo - 1, hi + 1]:
+        if not 0 <= cp <= 0x10FFFF or 0xD800 <= cp <= 0xDFFF:
+            continue
+        assert dfa.matches(chr(cp).encode()) == (lo <= cp <= hi)
+    assert not dfa.matches(b"\xed\xa0\x80")      # a UTF-8-encoded surrogate is never valid
+    assert not dfa.matches(b"\xc0\xaf")          # nor an overlong encoding
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.text(max_size=12))
+def test_json_string_accepts_json_dumps(text):
+    dfa = compile_dfa(json_string(0, 12))
+    assert dfa.matches(json.dumps(text, ensure_ascii=False).encode())
+    assert not dfa.matches(json.dumps(text + "x" * 13, ensure_ascii=False).encode())
+
+
+bounds = st.one_of(st.none(), st.integers(-150, 150), st.decimals(-150, 150, places=2, allow_nan=False))
+
+
+@settings(max_examples=120, deadline=None)
+@given(bounds, bounds, st.booleans(), st.booleans(), st.booleans(),
+       st.lists(st.decimals(-200, 200, places=3, allow_nan=False), min_size=5, max_size=30))
+def test_number_ranges_are_exact(lo, hi, lo_x, hi_x, integer, probes):
+    dfa = compile_dfa(number_regex(lo, hi, lo_x, hi_x, integer))
+    extra = [Decimal(str(b)) + d for b in (lo, hi) if b is not None for d in (Decimal("-0.01"), 0, Decimal("0.01"))]
+    for x in probes + extra:
+        x = Decimal(int(x)) if integer else x
+        text = format(x.normalize() if x != x.to_integral() else x.to_integral(), "f")
+        if text.startswith("-0") and Decimal(text) == 0:
+            continue
+        inside = (lo is None or (x > Decimal(str(lo)) if lo_x else x >= Decimal(str(lo)))) and \
+                 (hi is None or (x < Decimal(str(hi)) if hi_x else x <= Decimal(str(hi))))
+        assert dfa.matches(text.encode()) == inside, (text, lo, hi, lo_x, hi_x)
+
+
+PATTERNS = [r"^[a-z]+$", r"^\d{3}-\d{4}$", r"abc", r"^(foo|bar)+baz?$", r"^[^0-9]*$", r"^\w+@\w+\.com$",
+            r"^.{2,4}$", r"^[A-Z][a-z]*( [A-Z][a-z]*)*$", r"x$|^y"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(PATTERNS), st.text(alphabet="abcxyzfoobarAZ09-_@. é\n", max_size=10))
+def test_patterns_agree_with_python_re_search(pattern, text):
+    dfa = compile_dfa(seq(lit('"'), pattern_content(pattern), lit('"')))
+    if dfa.matches(json.dumps(text, ensure_ascii=False).encode()):
+        assert re.search(pattern, text)
+    elif re.search(pattern, text) and text.isascii() and "\n" not in text:
+        raise AssertionError(f"{pattern!r} should accept {text!r}")
+
+
+def _walk(dfa, rng, limit=64):
+    """A random accepted string of the DFA."""
+    import numpy as np
+    q, out = 0, bytearray()
+    for _ in range(limit):
+        if dfa.accept[q] and (rng.random() < 0.3 or not (dfa.trans[q] >= 0).any()):
+            return bytes(out)
+        choices = np.nonzero(dfa.trans[q] >= 0)[0]
+        b = int(rng.choice(choices))
+        out.append(b)
+        q = int(dfa.trans[q, b])
+    return None
+
+
+def test_formats_emit_values_python_parses():
+    import random
+    rng = random.Random(0)
+    parsers = {"date": date.fromisoformat, "date-time": datetime.fromisoformat, "time": time.fromisoformat}
+    for name, parse in parsers.items():
+        dfa = compile_dfa(seq(lit('"'), pattern_content(format_pattern(name)), lit('"')))
+        seen = 0
+        while seen < 200:
+            text = _walk(dfa, rng, 80)
+            if text is not None:
+                parse(json.loads(text))
+                seen += 1
+    assert not compile_dfa(seq(lit('"'), pattern_content(format_pattern("date")), lit('"'))).matches(b'"2023-02-29"')
+    assert compile_dfa(seq(lit('"'), pattern_content(format_pattern("date")), lit('"'))).matches(b'"2024-02-29"')
+
+
+def test_product_is_intersection():
+    a = compile_dfa(repeat(alt(lit("a"), lit("b")), 0, None))
+    b = compile_dfa(repeat(lit("a"), 2, 3))
+    p = product(a, b)
+    assert [p.matches(x) for x in (b"a", b"aa", b"aaa", b"aaaa", b"ab")] == [False, True, True, False, False]
