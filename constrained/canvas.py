@@ -17,23 +17,45 @@ class CanvasState:
     def __init__(self, template: CanvasTemplate) -> None:
         self.template = template
         self.tokens = template.tokens.copy()
-        self._fwd: list[list[int]] = []
-        self._bwd: list[list[int]] = []
-        for r in range(len(template.regions)):
-            self._fwd.append([])
-            self._bwd.append([])
-            self._update(r)
+        self._fwd: list[list[np.ndarray]] = []
+        self._bwd: list[list[np.ndarray]] = []
+        for region in template.regions:
+            a, toks = region.automaton, self._region_tokens(region)
+            fwd = [a.start]
+            for t in toks:
+                fwd.append(self._step_forward(a, fwd[-1], t))
+            bwd = [a.accept]
+            for t in toks[::-1]:
+                bwd.append(self._step_backward(a, bwd[-1], t))
+            self._fwd.append(fwd)
+            self._bwd.append(bwd[::-1])
 
-    def _update(self, r: int) -> None:
+    def _region_tokens(self, region):
+        return self.tokens[region.start: region.start + region.length]
+
+    @staticmethod
+    def _step_forward(a, states, token):
+        return a.forward_open(states) if token < 0 else a.forward_token(states, int(token))
+
+    @staticmethod
+    def _step_backward(a, after, token):
+        return a.backward_open(after) if token < 0 else a.backward_token(after, int(token))
+
+    def _propagate(self, r: int, i: int) -> None:
+        """Position i of region r was committed: refresh sets right of it (forward) and left
+        of it (backward), stopping as soon as a set comes out unchanged."""
         region = self.template.regions[r]
-        a, toks = region.automaton, self.tokens[region.start: region.start + region.length]
-        fwd = [a.start]
-        for t in toks:
-            fwd.append(a.forward_open(fwd[-1]) if t < 0 else a.forward_token(fwd[-1], int(t)))
-        bwd = [a.accept]
-        for t in toks[::-1]:
-            bwd.append(a.backward_open(bwd[-1]) if t < 0 else a.backward_token(bwd[-1], int(t)))
-        self._fwd[r], self._bwd[r] = fwd, bwd[::-1]
+        a, toks, fwd, bwd = region.automaton, self._region_tokens(region), self._fwd[r], self._bwd[r]
+        for j in range(i, len(toks)):
+            new = self._step_forward(a, fwd[j], toks[j])
+            if j > i and np.array_equal(new, fwd[j + 1]):
+                break
+            fwd[j + 1] = new
+        for j in range(i, -1, -1):
+            new = self._step_backward(a, bwd[j + 1], toks[j])
+            if j < i and np.array_equal(new, bwd[j]):
+                break
+            bwd[j] = new
 
     def open_positions(self) -> np.ndarray:
         return np.nonzero(self.tokens < 0)[0]
@@ -59,14 +81,14 @@ class CanvasState:
         r, i = self._locate(pos)
         a = self.template.regions[r].automaton
         return bool(self.template.vocab.generable[token]) and \
-            bool(a.forward_token(self._fwd[r][i] & self._bwd[r][i], token) & self._bwd[r][i + 1])
+            bool((a.forward_token(self._fwd[r][i] & self._bwd[r][i], token) & self._bwd[r][i + 1]).any())
 
     def commit(self, pos: int, token: int) -> bool:
         """Commit ``token`` at open ``pos`` if the canvas stays completable; report whether it did."""
         if self.tokens[pos] >= 0 or not self.can_commit(pos, token):
             return False
         self.tokens[pos] = token
-        self._update(self._locate(pos)[0])
+        self._propagate(*self._locate(pos))
         return True
 
     def text(self) -> str:

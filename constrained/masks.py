@@ -25,14 +25,15 @@ class MaskTable:
         self.vocab_size = vocab_size
         self._rows: list[np.ndarray] = []
         self._counts: list[int] = []
-        self._index: dict[tuple[int, int, int], int] = {}
+        self._index: dict[tuple[int, bytes, bytes], int] = {}
         self._tensors: dict[torch.device, torch.Tensor] = {}
 
     def __len__(self) -> int:
         return len(self._rows)
 
-    def row(self, automaton: TokenAutomaton, before: int, after: int) -> int:
-        key = (id(automaton), before, after)
+    def row(self, automaton: TokenAutomaton, before: np.ndarray, after: np.ndarray) -> int:
+        """Row of the tokens leading from a state in ``before`` to one in ``after``."""
+        key = (id(automaton), np.packbits(before).tobytes(), np.packbits(after).tobytes())
         idx = self._index.get(key)
         if idx is None:
             allowed = automaton.allowed(before, after)

@@ -36,11 +36,14 @@ class Region:
 _AUTOMATA: dict[tuple[Node, str], TokenAutomaton] = {}
 
 
-def _automaton(node: Node, vocab: TokenVocabulary) -> TokenAutomaton:
+def _automaton(node: Node, vocab: TokenVocabulary, pointer: str = "#") -> TokenAutomaton:
     key = (node, vocab.content_hash)
     a = _AUTOMATA.get(key)
     if a is None:
-        a = _AUTOMATA[key] = TokenAutomaton(compile_dfa(seq(node, star(WHITESPACE))), vocab)
+        dfa = compile_dfa(seq(node, star(WHITESPACE)))
+        if dfa.is_empty():
+            raise UnsatisfiableSchemaError("no JSON value satisfies the schema here", pointer)
+        a = _AUTOMATA[key] = TokenAutomaton(dfa, vocab)
     return a
 
 
@@ -79,9 +82,7 @@ class CanvasTemplate:
             if isinstance(p, str):
                 pieces.append((vocab.tokenize_exact(p), None, None, 0))
                 continue
-            a = _automaton(p.node, vocab)
-            if a.dfa.is_empty():
-                raise UnsatisfiableSchemaError("no JSON value satisfies the schema here", p.pointer)
+            a = _automaton(p.node, vocab, p.pointer)
             least = a.min_tokens()
             if least is None:
                 raise CanvasTooSmallError(f"the vocabulary cannot spell any value for {p.pointer}")
@@ -144,11 +145,8 @@ def _check_room(parts: list[Part], vocab: TokenVocabulary, max_tokens: int) -> N
 def _feasible_length(a: TokenAutomaton, k: int, pointer: str) -> int:
     """Smallest length ≥ k at which the region can be filled exactly (whitespace may be missing)."""
     states = a.start
-    sets = [states]
-    for _ in range(k + 64):
-        states = a.forward_open(states)
-        sets.append(states)
-    for length in range(k, len(sets)):
-        if sets[length] & a.accept:
+    for length in range(k + 64):
+        if length >= k and (states & a.accept).any():
             return length
+        states = a.forward_open(states)
     raise CanvasTooSmallError(f"no way to fill a slot of {k} tokens at {pointer} with this vocabulary")

@@ -1,8 +1,9 @@
 """A byte-level DFA lifted to tokens: where each token takes each state, and exact masks.
 
 Tokens are grouped by their sequence of the DFA's byte classes, so the walk runs once per
-distinct class sequence (a few thousand, not the whole vocabulary). State sets are Python
-ints used as bitsets (bit q = state q), which keeps the per-commit bookkeeping cheap.
+distinct class sequence (a few thousand, not the whole vocabulary). State sets are numpy
+bool vectors; one step over an open position is a row/column gather of the reachability
+matrix.
 """
 from __future__ import annotations
 
@@ -10,20 +11,6 @@ import numpy as np
 
 from .automaton.dfa import DEAD, DFA
 from .vocabulary import TokenVocabulary
-
-
-def _bits(states) -> int:
-    out = 0
-    for q in states:
-        out |= 1 << int(q)
-    return out
-
-
-def iter_bits(bits: int):
-    while bits:
-        low = bits & -bits
-        yield low.bit_length() - 1
-        bits ^= low
 
 
 class TokenAutomaton:
@@ -52,50 +39,41 @@ class TokenAutomaton:
         usable = np.zeros(len(uniq), bool)
         usable[self.tok2u[vocab.generable]] = True
         usable_next = np.where(usable[None, :], self.next, n)
-        self.succ = [_bits(t for t in np.unique(usable_next[q]) if t != n) for q in range(n)]
-        self.pred = [0] * n
-        for q in range(n):
-            for t in iter_bits(self.succ[q]):
-                self.pred[t] |= 1 << q
-        self.accept = _bits(np.nonzero(dfa.accept)[0])
-        self.start = 1
-        self._usable = usable
+        reach = np.zeros((n + 1, n + 1), bool)
+        rows = np.repeat(np.arange(n + 1), usable_next.shape[1])
+        reach[rows, usable_next.reshape(-1)] = True
+        self.reach = np.ascontiguousarray(reach[:n, :n])        # q -> q' by some usable token
+        self.reach_t = np.ascontiguousarray(self.reach.T)
+        self.accept = dfa.accept.copy()
+        self.start = np.zeros(n, bool)
+        self.start[0] = n > 0
 
     # --- state-set operations used by the canvas -----------------------------------------
-    def forward_open(self, states: int) -> int:
-        out = 0
-        for q in iter_bits(states):
-            out |= self.succ[q]
-        return out
+    def forward_open(self, states: np.ndarray) -> np.ndarray:
+        return self.reach[states].any(axis=0)
 
-    def backward_open(self, after: int) -> int:
-        out = 0
-        for q in iter_bits(after):
-            out |= self.pred[q]
-        return out
+    def backward_open(self, after: np.ndarray) -> np.ndarray:
+        return self.reach_t[after].any(axis=0)
 
-    def forward_token(self, states: int, token: int) -> int:
-        col = self.next[:, self.tok2u[token]]
-        return _bits(t for t in (col[q] for q in iter_bits(states)) if t != self.dead)
+    def forward_token(self, states: np.ndarray, token: int) -> np.ndarray:
+        out = np.zeros(self.dead + 1, bool)
+        out[self.next[:-1, self.tok2u[token]][states]] = True
+        return out[:-1]
 
-    def backward_token(self, after: int, token: int) -> int:
-        col = self.next[:-1, self.tok2u[token]]
-        return _bits(q for q in range(self.dead) if col[q] != self.dead and after >> int(col[q]) & 1)
+    def backward_token(self, after: np.ndarray, token: int) -> np.ndarray:
+        return np.append(after, False)[self.next[:-1, self.tok2u[token]]]
 
-    def allowed(self, before: int, after: int) -> np.ndarray:
+    def allowed(self, before: np.ndarray, after: np.ndarray) -> np.ndarray:
         """(V,) bool: tokens leading from some state in ``before`` to some state in ``after``."""
-        target = np.zeros(self.dead + 1, bool)
-        target[list(iter_bits(after))] = True
-        ok_u = np.zeros(self.next.shape[1], bool)
-        for q in iter_bits(before):
-            ok_u |= target[self.next[q]]
+        target = np.append(after, False)
+        ok_u = target[self.next[:-1][before]].any(axis=0)
         return ok_u[self.tok2u] & self.vocab.generable
 
     def min_tokens(self) -> int | None:
         """Fewest tokens from the start to acceptance (None if impossible)."""
-        frontier, seen, steps = self.start, self.start, 0
-        while frontier:
-            if frontier & self.accept:
+        frontier, seen, steps = self.start, self.start.copy(), 0
+        while frontier.any():
+            if (frontier & self.accept).any():
                 return steps
             frontier = self.forward_open(frontier) & ~seen
             seen |= frontier
