@@ -1,7 +1,7 @@
 """constrained: structured output from diffusion language models, valid by construction."""
 from .api import Generator, compile, default_model, generate, load
 from .errors import (CanvasTooSmallError, ConstrainedError, EmptyPromptError, InvalidPatternError,
-                     ModelLoadError, OutputValidationError, SchemaError, SchemaTooComplexError,
+                     ModelLoadError, OutputValidationError, SchemaError, SchemaTooComplexError, SlotFullWarning,
                      UnsatisfiableSchemaError, UnsupportedSchemaError)
 from .sampler import SamplingConfig
 from .vocabulary import TokenVocabulary
@@ -10,5 +10,5 @@ __all__ = [
     "generate", "Generator", "compile", "load", "default_model", "SamplingConfig", "TokenVocabulary",
     "ConstrainedError", "SchemaError", "UnsupportedSchemaError", "UnsatisfiableSchemaError",
     "InvalidPatternError", "SchemaTooComplexError", "CanvasTooSmallError", "EmptyPromptError",
-    "ModelLoadError", "OutputValidationError",
+    "ModelLoadError", "OutputValidationError", "SlotFullWarning",
 ]

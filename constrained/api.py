@@ -9,7 +9,7 @@ from pydantic import BaseModel, TypeAdapter
 from .backends.base import Backend
 from .compile.json_schema import SchemaCompiler
 from .errors import EmptyPromptError, ModelLoadError, OutputValidationError
-from .sampler import DenoiseStats, SamplingConfig, denoise
+from .sampler import DenoiseStats, SamplingConfig, fill
 from .template import CanvasTemplate
 from .vocabulary import TokenVocabulary
 
@@ -83,7 +83,7 @@ class Generator(Generic[T]):
         if not isinstance(prompt, str) or not prompt.strip():
             raise EmptyPromptError("the prompt is empty: pass the document or instruction to extract from")
         config = SamplingConfig(**{**self.config.__dict__, **sampling}) if sampling else self.config
-        state, self.last_stats = denoise(self.template, self.backend, self.backend.encode(prompt), config)
+        state, self.last_stats = fill(self.template, self.backend, self.backend.encode(prompt), config)
         text = state.text()
         try:
             value = json.loads(text)

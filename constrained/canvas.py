@@ -14,9 +14,9 @@ from .template import CanvasTemplate
 
 
 class CanvasState:
-    def __init__(self, template: CanvasTemplate) -> None:
+    def __init__(self, template: CanvasTemplate, tokens: np.ndarray | None = None) -> None:
         self.template = template
-        self.tokens = template.tokens.copy()
+        self.tokens = template.tokens.copy() if tokens is None else tokens.copy()
         self._fwd: list[list[np.ndarray]] = []
         self._bwd: list[list[np.ndarray]] = []
         for region in template.regions:
@@ -90,6 +90,29 @@ class CanvasState:
         self.tokens[pos] = token
         self._propagate(*self._locate(pos))
         return True
+
+    def full_regions(self) -> list[int]:
+        """Regions where the lack of room restricted the last token: more positions would
+        have allowed tokens the end of the slot did not (the value may be cut short)."""
+        full = []
+        for r, region in enumerate(self.template.regions):
+            a, before = region.automaton, self._fwd[r][region.length - 1]
+            if region.literal or not before.any():
+                continue
+            tight = a.allowed(before, a.accept)
+            loose = a.allowed(before, np.ones_like(a.accept))
+            if (loose & ~tight).any():
+                full.append(r)
+        return full
+
+    def moved_to(self, template: CanvasTemplate, reopen: list[int]) -> "CanvasState":
+        """This canvas on a re-laid-out ``template``: other regions keep their tokens, the
+        regions in ``reopen`` start over."""
+        tokens = template.tokens.copy()
+        for r, (old, new) in enumerate(zip(self.template.regions, template.regions)):
+            if r not in reopen:
+                tokens[new.start: new.start + new.length] = self.tokens[old.start: old.start + old.length]
+        return CanvasState(template, tokens)
 
     def text(self) -> str:
         if not self.is_complete():

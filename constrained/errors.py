@@ -46,3 +46,7 @@ class ModelLoadError(ConstrainedError, OSError):
 
 class OutputValidationError(ConstrainedError):
     """The decoded output failed validation; this is a bug in constrained, please report it."""
+
+
+class SlotFullWarning(UserWarning):
+    """A value used its whole slot even after growing: it may have been cut short."""

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import torch
 
 from .backends.base import Backend
 from .canvas import CanvasState
+from .errors import SlotFullWarning
 from .kernels import apply_token_bitmask_inplace
 from .template import CanvasTemplate
 
@@ -27,11 +29,14 @@ class SamplingConfig:
     steps: target number of denoising steps; each step commits ceil(open / steps left).
     threshold: if set, also commit every position whose probability is at least this.
     temperature: 0 picks the most likely allowed token; > 0 samples.
+    grow_rounds: how many times a value that filled its whole slot is regenerated in a
+        slot twice as long (never cut silently: a value still full after that warns).
     """
     steps: int = 8
     threshold: float | None = None
     temperature: float = 0.0
     seed: int | None = None
+    grow_rounds: int = 2
 
     def __post_init__(self) -> None:
         if self.steps < 1:
@@ -40,6 +45,8 @@ class SamplingConfig:
             raise ValueError("threshold must be in (0, 1]")
         if self.temperature < 0:
             raise ValueError("temperature must be >= 0")
+        if self.grow_rounds < 0:
+            raise ValueError("grow_rounds must be >= 0")
 
 
 @dataclass
@@ -50,6 +57,14 @@ class DenoiseStats:
     model_seconds: float = 0.0
     total_seconds: float = 0.0
     per_step_commits: list[int] = field(default_factory=list)
+    regrown: int = 0             # slots regenerated with more room
+
+    def add(self, other: "DenoiseStats") -> None:
+        self.forwards += other.forwards
+        self.committed += other.committed
+        self.model_seconds += other.model_seconds
+        self.total_seconds += other.total_seconds
+        self.per_step_commits += other.per_step_commits
 
     @property
     def tokens_per_forward(self) -> float:
@@ -72,8 +87,29 @@ def _pick(logits: torch.Tensor, temperature: float, generator: torch.Generator |
     return tokens, probs.gather(1, tokens[:, None]).squeeze(1)
 
 
-def denoise(template: CanvasTemplate, backend: Backend, prompt_state, config: SamplingConfig) -> tuple[CanvasState, DenoiseStats]:
-    state = CanvasState(template)
+def fill(template: CanvasTemplate, backend: Backend, prompt_state, config: SamplingConfig) -> tuple[CanvasState, DenoiseStats]:
+    """Denoise the whole canvas; regenerate values that ran out of room in longer slots."""
+    state, stats = denoise(CanvasState(template), backend, prompt_state, config)
+    for _ in range(config.grow_rounds):
+        full = state.full_regions()
+        bigger = state.template.grown(full) if full else None
+        if bigger is None:
+            break
+        state, more = denoise(state.moved_to(bigger, full), backend, prompt_state, config)
+        stats.add(more)
+        stats.regrown += len(full)
+    full = state.full_regions()
+    if full:
+        pointers = ", ".join(state.template.regions[r].pointer for r in full)
+        warnings.warn(SlotFullWarning(f"values at {pointers} filled their whole slot and may be cut short; "
+                                      "raise max_tokens or grow_rounds"), stacklevel=3)
+    stats.pinned = template.n_pinned
+    return state, stats
+
+
+def denoise(state: CanvasState, backend: Backend, prompt_state, config: SamplingConfig) -> tuple[CanvasState, DenoiseStats]:
+    """Commit tokens at every open position of ``state`` (in place)."""
+    template = state.template
     stats = DenoiseStats(pinned=template.n_pinned)
     generator = None
     if config.seed is not None:

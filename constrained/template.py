@@ -9,13 +9,13 @@ up front (they are skeleton too, just discovered rather than written).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .automaton.dfa import compile_dfa
 from .automaton.regex import Node, byteset, min_length, seq, star
-from .compile.json_schema import Part, Slot
+from .compile.json_schema import Part
 from .errors import CanvasTooSmallError, UnsatisfiableSchemaError
 from .masks import MaskTable
 from .token_automaton import TokenAutomaton
@@ -25,12 +25,23 @@ WHITESPACE = byteset(b" \n\t\r")
 TOKENS_PER_CHAR = 0.5      # slot sizing: generous for real vocabularies (~3-4 chars/token)
 
 
+@dataclass(frozen=True)
+class Piece:
+    """Fixed token ids, or a slot: an automaton over ``length`` open positions."""
+    ids: tuple[int, ...] = ()
+    automaton: TokenAutomaton | None = None
+    length: int = 0
+    pointer: str = "#"
+    literal: bool = False        # a finite set of texts that always fits (enum, const, bool, null)
+
+
 @dataclass
 class Region:
     start: int
     length: int
     automaton: TokenAutomaton
     pointer: str
+    literal: bool = False
 
 
 _AUTOMATA: dict[tuple[Node, str], TokenAutomaton] = {}
@@ -50,14 +61,25 @@ def _automaton(node: Node, vocab: TokenVocabulary, pointer: str = "#") -> TokenA
 class CanvasTemplate:
     """Pinned tokens (``tokens[i] >= 0``), open positions (``-1``) and their regions."""
 
-    def __init__(self, tokens: np.ndarray, regions: list[Region], vocab: TokenVocabulary) -> None:
-        self.tokens = tokens
-        self.regions = regions
+    def __init__(self, pieces: list[Piece], vocab: TokenVocabulary, max_tokens: int,
+                 masks: MaskTable | None = None) -> None:
+        self.pieces = pieces
         self.vocab = vocab
-        self.masks = MaskTable(vocab.size)
+        self.max_tokens = max_tokens
+        self.masks = masks if masks is not None else MaskTable(vocab.size)
+        tokens: list[int] = []
+        self.regions: list[Region] = []
+        for p in pieces:
+            if p.automaton is None:
+                tokens.extend(p.ids)
+            else:
+                self.regions.append(Region(len(tokens), p.length, p.automaton, p.pointer, p.literal))
+                tokens.extend([-1] * p.length)
+        self.tokens = np.array(tokens, np.int64)
         self.region_of = np.full(len(tokens), -1, np.int32)
-        for r, region in enumerate(regions):
+        for r, region in enumerate(self.regions):
             self.region_of[region.start: region.start + region.length] = r
+        self._pin_forced()
 
     @property
     def length(self) -> int:
@@ -77,43 +99,52 @@ class CanvasTemplate:
             else:
                 merged.append(p)
         _check_room(merged, vocab, max_tokens)
-        pieces: list[tuple[list[int], Slot | None, TokenAutomaton | None, int]] = []
+        pieces: list[Piece] = []
+        least: list[int] = []
         for p in merged:
             if isinstance(p, str):
-                pieces.append((vocab.tokenize_exact(p), None, None, 0))
+                pieces.append(Piece(ids=tuple(vocab.tokenize_exact(p))))
+                least.append(len(pieces[-1].ids))
                 continue
             a = _automaton(p.node, vocab, p.pointer)
-            least = a.min_tokens()
-            if least is None:
+            fewest = a.min_tokens()
+            if fewest is None:
                 raise CanvasTooSmallError(f"the vocabulary cannot spell any value for {p.pointer}")
             if p.literals:
                 wanted = max(len(vocab.tokenize_exact(t)) for t in p.literals)
             else:
                 wanted = math.ceil(p.chars * tokens_per_char)
-            pieces.append(([], p, a, max(least, wanted)))
-        fixed = sum(len(ids) for ids, *_ in pieces)
-        least_total = fixed + sum(a.min_tokens() for _, s, a, _ in pieces if a is not None)
-        if least_total > max_tokens:
+            pieces.append(Piece(automaton=a, length=max(fewest, wanted), pointer=p.pointer, literal=bool(p.literals)))
+            least.append(fewest)
+        if sum(least) > max_tokens:
             raise CanvasTooSmallError(
-                f"the shortest valid output needs {least_total} tokens but the canvas allows {max_tokens}; "
+                f"the shortest valid output needs {sum(least)} tokens but the canvas allows {max_tokens}; "
                 "raise max_tokens or relax minLength/minItems")
-        total = fixed + sum(k for *_, k in pieces)
+        total = sum(p.length if p.automaton else len(p.ids) for p in pieces)
         if total > max_tokens:      # shrink the slack of every slot proportionally
-            scale = (max_tokens - least_total) / (total - least_total)
-            pieces = [(ids, s, a, k if a is None else a.min_tokens() + int((k - a.min_tokens()) * scale))
-                      for ids, s, a, k in pieces]
-        tokens: list[int] = []
-        regions: list[Region] = []
-        for ids, slot, a, k in pieces:
-            if a is None:
-                tokens.extend(ids)
-                continue
-            k = _feasible_length(a, k, slot.pointer)
-            regions.append(Region(len(tokens), k, a, slot.pointer))
-            tokens.extend([-1] * k)
-        template = cls(np.array(tokens, np.int64), regions, vocab)
-        template._pin_forced()
-        return template
+            scale = (max_tokens - sum(least)) / (total - sum(least))
+            pieces = [replace(p, length=lo + int((p.length - lo) * scale)) if p.automaton else p
+                      for p, lo in zip(pieces, least)]
+        pieces = [replace(p, length=_feasible_length(p.automaton, p.length, p.pointer)) if p.automaton else p
+                  for p in pieces]
+        return cls(pieces, vocab, max_tokens)
+
+    def grown(self, regions: list[int], factor: int = 2) -> "CanvasTemplate | None":
+        """The same template with the given regions ``factor`` times longer (None if no room)."""
+        extra = {r: self.regions[r].length * (factor - 1) for r in regions}
+        room = self.max_tokens - self.length
+        if room <= 0:
+            return None
+        scale = min(1.0, room / sum(extra.values()))
+        pieces, r = [], 0
+        for p in self.pieces:
+            if p.automaton is not None:
+                if r in extra:
+                    want = p.length + max(1, int(extra[r] * scale))
+                    p = replace(p, length=_feasible_length(p.automaton, want, p.pointer))
+                r += 1
+            pieces.append(p)
+        return CanvasTemplate(pieces, self.vocab, self.max_tokens, self.masks)
 
     def _pin_forced(self) -> None:
         """Commit every open position whose exact mask admits a single token, to a fixpoint."""

@@ -1,5 +1,6 @@
 """The public API end to end: compile once, dicts for JSON Schema, models loaded from disk."""
 import json
+import warnings
 
 import jsonschema
 import pytest
@@ -50,7 +51,7 @@ def test_threshold_policy_commits_more_per_step(backend):
 
 
 def test_stats_are_reported(backend):
-    g = constrained.Generator(Point, backend, steps=4)
+    g = constrained.Generator(Point, backend, steps=4, grow_rounds=0)
     g("p", seed=0)
     s = g.last_stats
     assert s.forwards >= 1 and s.committed + s.pinned == g.template.length
@@ -70,3 +71,21 @@ def test_default_model_runs_offline():
     out = constrained.generate(Point, "A point at 3, 4 called home.")
     assert isinstance(out, Point)
     assert json.loads(out.model_dump_json())["label"] == out.label
+
+
+def test_values_that_fill_their_slot_are_regrown_not_cut(backend):
+    schema = {"type": "object", "properties": {"s": {"type": "string"}}, "required": ["s"]}
+    g = constrained.Generator(schema, backend, steps=4, temperature=1.0)
+    first_slot = g.template.regions[0].length
+    full_seeds = []
+    for seed in range(12):                          # a random model often fills a string slot
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            g("p", seed=seed, grow_rounds=0)
+        if any(issubclass(w.category, constrained.SlotFullWarning) and "#/properties/s" in str(w.message)
+               for w in caught):
+            full_seeds.append(seed)
+    assert full_seeds
+    out = g("p", seed=full_seeds[0], grow_rounds=1)
+    assert g.last_stats.regrown == 1
+    assert len(backend.vocab.tokenize_exact(json.dumps(out["s"], ensure_ascii=False))) >= first_slot - 1

@@ -4,14 +4,13 @@ import json
 import random
 
 import jsonschema
-import numpy as np
 import pytest
 
 from constrained.automaton.dfa import compile_dfa
 from constrained.automaton.regex import seq, star
 from constrained.canvas import CanvasState
 from constrained.compile.json_schema import SchemaCompiler
-from constrained.template import WHITESPACE, CanvasTemplate, Region, _automaton
+from constrained.template import WHITESPACE, CanvasTemplate, Piece, _automaton
 from constrained.vocabulary import TokenVocabulary
 
 TOKENS = [b"", b'"', b"a", b"b", b"ab", b'"a', b'a"', b" ", b"1", b"12", b"0", b"-", b".", b"5",
@@ -32,7 +31,7 @@ SCHEMAS = [
 def _region_template(schema, length):
     (slot,) = SchemaCompiler(schema).layout()
     automaton = _automaton(slot.node, VOCAB)
-    template = CanvasTemplate(np.full(length, -1, np.int64), [Region(0, length, automaton, "#")], VOCAB)
+    template = CanvasTemplate([Piece(automaton=automaton, length=length)], VOCAB, max_tokens=length)
     return template, compile_dfa(seq(slot.node, star(WHITESPACE)))
 
 

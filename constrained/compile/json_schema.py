@@ -308,9 +308,9 @@ class SchemaCompiler:
 
     def _typed(self, type_name: str, schema: dict, pointer: str) -> Value:
         if type_name == "null":
-            return Value(lit("null"), 4)
+            return Value(lit("null"), 4, ("null",))
         if type_name == "boolean":
-            return Value(alt(lit("true"), lit("false")), 5)
+            return Value(alt(lit("true"), lit("false")), 5, ("true", "false"))
         if type_name in ("integer", "number"):
             return self._number(schema, pointer, type_name == "integer")
         if type_name == "string":
