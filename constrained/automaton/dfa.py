@@ -149,6 +149,34 @@ def _byte_classes(bitsets: set[int]) -> tuple[np.ndarray, list[int]]:
     return class_of, members
 
 
+def _explore(start, successors, n_classes: int) -> tuple[np.ndarray, list]:
+    """Breadth-first construction of a DFA whose states are hashable keys.
+
+    ``successors(key)`` yields (byte class, next key); returns the (states, classes)
+    transition table and the keys in state order (the start is state 0).
+    """
+    index = {start: 0}
+    order = [start]
+    rows: list[list[tuple[int, int]]] = []
+    i = 0
+    while i < len(order):
+        row = []
+        for c, nxt in successors(order[i]):
+            if nxt not in index:
+                if len(order) >= MAX_STATES:
+                    raise SchemaTooComplexError("the automaton exceeds %d states" % MAX_STATES)
+                index[nxt] = len(order)
+                order.append(nxt)
+            row.append((c, index[nxt]))
+        rows.append(row)
+        i += 1
+    ctab = np.full((len(order), n_classes), DEAD, dtype=np.int32)
+    for q, row in enumerate(rows):
+        for c, t in row:
+            ctab[q, c] = t
+    return ctab, order
+
+
 def compile_dfa(node: Node) -> DFA:
     return _compile_cached(node)
 
@@ -169,34 +197,19 @@ def _compile_cached(node: Node) -> DFA:
                     m.append((c, t))
         moves.append(m)
     closures: dict[frozenset[int], frozenset[int]] = {}
-    first = nfa.closure({start})
-    index = {first: 0}
-    order = [first]
-    rows: list[dict[int, int]] = []
-    i = 0
-    while i < len(order):
+
+    def successors(state: frozenset[int]):
         acc: dict[int, set[int]] = {}
-        for s in order[i]:
+        for s in state:
             for c, t in moves[s]:
                 acc.setdefault(c, set()).add(t)
-        row: dict[int, int] = {}
         for c, targets in acc.items():
             key = frozenset(targets)
-            nxt = closures.get(key)
-            if nxt is None:
-                nxt = closures[key] = nfa.closure(targets)
-            if nxt not in index:
-                if len(order) >= MAX_STATES:
-                    raise SchemaTooComplexError("the automaton exceeds %d states" % MAX_STATES)
-                index[nxt] = len(order)
-                order.append(nxt)
-            row[c] = index[nxt]
-        rows.append(row)
-        i += 1
-    ctab = np.full((len(order), len(members)), DEAD, dtype=np.int32)
-    for q, row in enumerate(rows):
-        for c, t in row.items():
-            ctab[q, c] = t
+            if key not in closures:
+                closures[key] = nfa.closure(targets)
+            yield c, closures[key]
+
+    ctab, order = _explore(nfa.closure({start}), successors, len(members))
     accept = np.array([end in st for st in order], dtype=bool)
     return minimize(DFA(ctab[:, class_of], accept))
 
@@ -280,29 +293,14 @@ def product(*dfas: DFA) -> DFA:
     _, class_of = np.unique(stacked.T, axis=0, return_inverse=True)
     class_of = class_of.reshape(-1)
     reps = [int(np.nonzero(class_of == c)[0][0]) for c in range(class_of.max() + 1)]
-    start = tuple(0 for _ in dfas)
-    index = {start: 0}
-    order = [start]
-    rows = []
-    i = 0
-    while i < len(order):
-        cur = order[i]
-        row = {}
-        for r in reps:
-            nxt = tuple(int(d.trans[q, r]) for d, q in zip(dfas, cur))
-            if DEAD in nxt:
-                continue
-            if nxt not in index:
-                if len(order) >= MAX_STATES:
-                    raise SchemaTooComplexError("the automaton exceeds %d states" % MAX_STATES)
-                index[nxt] = len(order)
-                order.append(nxt)
-            row[r] = index[nxt]
-        rows.append(row)
-        i += 1
-    trans = np.full((len(order), 256), DEAD, np.int32)
-    for q, row in enumerate(rows):
-        for r, t in row.items():
-            trans[q, class_of == class_of[r]] = t
+
+    def successors(state: tuple[int, ...]):
+        for c, r in enumerate(reps):
+            nxt = tuple(int(d.trans[q, r]) for d, q in zip(dfas, state))
+            if DEAD not in nxt:
+                yield c, nxt
+
+    ctab, order = _explore(tuple(0 for _ in dfas), successors, len(reps))
+    trans = ctab[:, class_of]
     accept = np.array([all(d.accept[s] for d, s in zip(dfas, st)) for st in order], bool)
     return minimize(DFA(trans, accept))
