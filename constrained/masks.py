@@ -25,7 +25,7 @@ class MaskTable:
         self.vocab_size = vocab_size
         self._rows: list[np.ndarray] = []
         self._counts: list[int] = []
-        self._index: dict[tuple[int, bytes, bytes], int] = {}
+        self._index: dict[tuple, int] = {}
         self._tensors: dict[torch.device, torch.Tensor] = {}
 
     def __len__(self) -> int:
@@ -34,9 +34,20 @@ class MaskTable:
     def row(self, automaton: TokenAutomaton, before: np.ndarray, after: np.ndarray) -> int:
         """Row of the tokens leading from a state in ``before`` to one in ``after``."""
         key = (id(automaton), np.packbits(before).tobytes(), np.packbits(after).tobytes())
+        return self._row(key, lambda: automaton.allowed(before, after))
+
+    def single(self, token: int) -> int:
+        """Row allowing only ``token`` (a committed position)."""
+        def only():
+            allowed = np.zeros(self.vocab_size, bool)
+            allowed[token] = True
+            return allowed
+        return self._row(("token", token), only)
+
+    def _row(self, key: tuple, compute) -> int:
         idx = self._index.get(key)
         if idx is None:
-            allowed = automaton.allowed(before, after)
+            allowed = compute()
             idx = len(self._rows)
             self._rows.append(pack_bits(allowed))
             self._counts.append(int(allowed.sum()))

@@ -18,7 +18,7 @@ import torch
 from .backends.base import Backend
 from .canvas import CanvasState
 from .errors import SlotFullWarning
-from .kernels import apply_token_bitmask_inplace
+from .kernels import apply_token_bitmask_inplace, masked_pick
 from .template import CanvasTemplate
 
 
@@ -29,6 +29,8 @@ class SamplingConfig:
     steps: target number of denoising steps; each step commits ceil(open / steps left).
     threshold: if set, also commit every position whose probability is at least this.
     temperature: 0 picks the most likely allowed token; > 0 samples.
+    entropy_bound: if set, commit like DiffusionGemma's sampler instead: the lowest-entropy
+        positions whose entropies (all but the largest) sum to at most this.
     grow_rounds: how many times a value that filled its whole slot is regenerated in a
         slot twice as long (never cut silently: a value still full after that warns).
     """
@@ -37,6 +39,7 @@ class SamplingConfig:
     temperature: float = 0.0
     seed: int | None = None
     grow_rounds: int = 2
+    entropy_bound: float | None = None
 
     def __post_init__(self) -> None:
         if self.steps < 1:
@@ -45,6 +48,8 @@ class SamplingConfig:
             raise ValueError("threshold must be in (0, 1]")
         if self.temperature < 0:
             raise ValueError("temperature must be >= 0")
+        if self.entropy_bound is not None and self.entropy_bound < 0:
+            raise ValueError("entropy_bound must be >= 0")
         if self.grow_rounds < 0:
             raise ValueError("grow_rounds must be >= 0")
 
@@ -76,17 +81,6 @@ class DenoiseStats:
         return 1.0 - self.model_seconds / self.total_seconds if self.total_seconds else 0.0
 
 
-def _pick(logits: torch.Tensor, temperature: float, generator: torch.Generator | None):
-    """Token and its probability under the masked distribution, per row."""
-    if temperature > 0:
-        probs = torch.softmax(logits / temperature, dim=-1)
-        tokens = torch.multinomial(probs, 1, generator=generator).squeeze(1)
-    else:
-        probs = torch.softmax(logits, dim=-1)
-        tokens = probs.argmax(dim=-1)
-    return tokens, probs.gather(1, tokens[:, None]).squeeze(1)
-
-
 def fill(template: CanvasTemplate, backend: Backend, prompt_state, config: SamplingConfig) -> tuple[CanvasState, DenoiseStats]:
     """Denoise the whole canvas; regenerate values that ran out of room in longer slots."""
     state, stats = denoise(CanvasState(template), backend, prompt_state, config)
@@ -107,39 +101,68 @@ def fill(template: CanvasTemplate, backend: Backend, prompt_state, config: Sampl
     return state, stats
 
 
+def _commit_order(conf: torch.Tensor, entropy: torch.Tensor, n_open: int, step: int,
+                  config: SamplingConfig) -> tuple[list[int], int]:
+    """Candidate rows in the order to try, and how many commits this step wants."""
+    if config.entropy_bound is not None:
+        # DiffusionGemma's rule: the k lowest-entropy positions whose entropies, all but the
+        # largest, sum to at most the bound (at least one).
+        order = torch.argsort(entropy).tolist()
+        before = torch.cumsum(entropy[order], 0) - entropy[order]
+        return order, max(1, int((before <= config.entropy_bound).sum()))
+    quota = math.ceil(n_open / max(1, config.steps - step))
+    if config.threshold is not None:
+        quota = max(quota, int((conf >= config.threshold).sum()))
+    return torch.argsort(conf, descending=True).tolist(), quota
+
+
+def _noise(template: CanvasTemplate, rows, rng: torch.Generator) -> torch.Tensor:
+    """A uniformly random allowed token for each open position (uniform-state re-noising)."""
+    out = torch.empty(len(rows), dtype=torch.long)
+    for j, row in enumerate(rows.tolist()):
+        ids = template.masks.allowed_ids(row)
+        out[j] = int(ids[torch.randint(len(ids), (1,), generator=rng)])
+    return out
+
+
 def denoise(state: CanvasState, backend: Backend, prompt_state, config: SamplingConfig) -> tuple[CanvasState, DenoiseStats]:
-    """Commit tokens at every open position of ``state`` (in place)."""
+    """Commit tokens at every open position of ``state`` (in place), block by block."""
     template = state.template
     stats = DenoiseStats(pinned=template.n_pinned)
-    generator = None
-    if config.seed is not None:
-        generator = torch.Generator(device="cpu").manual_seed(config.seed)
+    generator = torch.Generator(device="cpu")
+    if config.seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed(config.seed)
+    block = backend.block_length or template.length
     started = time.perf_counter()
-    step = 0
-    while not state.is_complete():
-        open_pos = state.open_positions()
-        rows = torch.from_numpy(state.mask_rows(open_pos))
-        canvas = torch.from_numpy(state.tokens)
-        positions = torch.from_numpy(open_pos)
-        t0 = time.perf_counter()
-        logits = backend.logits(prompt_state, canvas, positions)
-        if logits.is_cuda:
-            torch.cuda.synchronize()
-        stats.model_seconds += time.perf_counter() - t0
-        stats.forwards += 1
-        apply_token_bitmask_inplace(logits, template.masks.tensor(logits.device), rows.to(logits.device))
-        tokens, conf = _pick(logits.cpu(), config.temperature, generator)
-        steps_left = max(1, config.steps - step)
-        quota = math.ceil(len(open_pos) / steps_left)
-        order = torch.argsort(conf, descending=True).tolist()
-        done = 0
-        for j in order:
-            if done >= quota and not (config.threshold is not None and conf[j] >= config.threshold):
+    for start in range(0, template.length, block):
+        backend.start_block(prompt_state, torch.from_numpy(state.tokens), start)
+        step = 0
+        while True:
+            open_pos = state.open_positions()
+            open_pos = open_pos[(open_pos >= start) & (open_pos < start + block)]
+            if not len(open_pos):
                 break
-            if state.commit(int(open_pos[j]), int(tokens[j])):
-                done += 1
-        stats.committed += done
-        stats.per_step_commits.append(done)
-        step += 1
+            rows = torch.from_numpy(state.mask_rows(open_pos))
+            noise = _noise(template, rows, generator) if backend.needs_noise else None
+            t0 = time.perf_counter()
+            logits = backend.logits(prompt_state, torch.from_numpy(state.tokens), torch.from_numpy(open_pos), noise)
+            if logits.is_cuda:
+                torch.cuda.synchronize()
+            stats.model_seconds += time.perf_counter() - t0
+            stats.forwards += 1
+            apply_token_bitmask_inplace(logits, template.masks.tensor(logits.device), rows.to(logits.device))
+            tokens, conf, entropy = masked_pick(logits, config.temperature, generator)
+            order, quota = _commit_order(conf.cpu(), entropy.cpu(), len(open_pos), step, config)
+            done = 0
+            for j in order:
+                if done >= quota:
+                    break
+                if state.commit(int(open_pos[j]), int(tokens[j])):
+                    done += 1
+            stats.committed += done
+            stats.per_step_commits.append(done)
+            step += 1
     stats.total_seconds = time.perf_counter() - started
     return state, stats

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from .apply_token_bitmask_torch import apply_token_bitmask_inplace_torch
+from .masked_pick_torch import masked_pick_torch
 
 
 def _triton_available() -> bool:
@@ -31,4 +32,13 @@ def apply_token_bitmask_inplace(logits: torch.Tensor, table: torch.Tensor, rows:
         apply_token_bitmask_inplace_torch(logits, table, rows)
 
 
-__all__ = ["apply_token_bitmask_inplace", "apply_token_bitmask_inplace_torch"]
+def masked_pick(logits: torch.Tensor, temperature: float = 0.0, generator: torch.Generator | None = None):
+    """Per row of masked logits: (token, its probability, entropy); greedy when temperature is 0."""
+    if logits.is_cuda and _triton_available():
+        from .masked_pick_triton import masked_pick_triton
+        seed = int(torch.randint(2**31 - 1, (1,), generator=generator)) if temperature > 0 else 0
+        return masked_pick_triton(logits, temperature, seed)
+    return masked_pick_torch(logits, temperature, generator)
+
+
+__all__ = ["apply_token_bitmask_inplace", "apply_token_bitmask_inplace_torch", "masked_pick", "masked_pick_torch"]

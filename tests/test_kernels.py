@@ -6,7 +6,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from constrained.kernels import apply_token_bitmask_inplace, apply_token_bitmask_inplace_torch
+from constrained.kernels import apply_token_bitmask_inplace, apply_token_bitmask_inplace_torch, masked_pick_torch
 
 triton = pytest.importorskip("triton")
 
@@ -49,3 +49,30 @@ def test_single_token_row_keeps_only_that_token():
     table[0, 2] = 1 << (65 - 64)
     apply_token_bitmask_inplace(logits, table, torch.zeros(1, dtype=torch.int64))
     assert torch.isfinite(logits[0]).nonzero().flatten().tolist() == [65]
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.integers(1, 5), st.integers(1, 3000), st.floats(0.0, 0.95), st.integers(0, 10**6))
+def test_triton_masked_pick_matches_torch(n_rows, vocab, masked_share, seed):
+    from constrained.kernels.masked_pick_triton import masked_pick_triton
+    g = torch.Generator().manual_seed(seed)
+    logits = torch.randn(n_rows, vocab, generator=g) * 3
+    logits[torch.rand(n_rows, vocab, generator=g) < masked_share] = float("-inf")
+    logits[torch.arange(n_rows), torch.randint(vocab, (n_rows,), generator=g)] = 0.5   # at least one allowed
+    got = masked_pick_triton(logits, 0.0, block=512)
+    want = masked_pick_torch(logits, 0.0)
+    assert torch.equal(got[0], want[0])
+    assert torch.allclose(got[1], want[1], atol=1e-5) and torch.allclose(got[2], want[2], atol=1e-4)
+    tokens, prob, entropy = masked_pick_triton(logits, 0.7, seed=seed, block=512)
+    assert torch.isfinite(logits[torch.arange(n_rows), tokens]).all()
+    assert torch.allclose(entropy, masked_pick_torch(logits, 0.7)[2], atol=1e-4)
+
+
+def test_masked_pick_single_token_rows():
+    from constrained.kernels.masked_pick_triton import masked_pick_triton
+    logits = torch.full((2, 300), float("-inf"))
+    logits[0, 7] = 1.0
+    logits[1, 299] = -2.0
+    for tokens, prob, entropy in (masked_pick_triton(logits, 0.0, block=128), masked_pick_torch(logits, 0.0),
+                                  masked_pick_triton(logits, 1.0, seed=1, block=128)):
+        assert tokens.tolist() == [7, 299] and torch.allclose(prob, torch.ones(2)) and entropy.abs().max() < 1e-6

@@ -34,7 +34,8 @@ class MaskedDiffusionBackend(Backend):
         return ids.to(self.device)
 
     @torch.no_grad()
-    def logits(self, prompt_state: torch.Tensor, canvas: torch.Tensor, open_positions: torch.Tensor) -> torch.Tensor:
+    def logits(self, prompt_state: torch.Tensor, canvas: torch.Tensor, open_positions: torch.Tensor,
+               noise: torch.Tensor | None = None) -> torch.Tensor:
         canvas = torch.where(canvas < 0, self.mask_token_id, canvas).to(self.device)
         x = torch.cat([prompt_state, canvas])
         if self.max_length is not None and len(x) > self.max_length:

@@ -66,3 +66,29 @@ def random_backend(kind: str = "byte_level", seed: int = 0) -> MaskedDiffusionBa
     """A masked-diffusion backend over a random tiny model (valid output, meaningless content)."""
     tokenizer = build_tokenizer(kind)
     return MaskedDiffusionBackend(random_model(tokenizer, seed), tokenizer)
+
+
+def random_diffusion_gemma(tokenizer, seed: int = 0, canvas_length: int = 32):
+    """A text-only DiffusionGemma with a tiny random config (the real one is 26B parameters)."""
+    from transformers import DiffusionGemmaConfig, DiffusionGemmaForBlockDiffusion
+    V = len(tokenizer)
+    config = DiffusionGemmaConfig(
+        text_config=dict(vocab_size=V, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=2, num_key_value_heads=1, head_dim=32,
+                         layer_types=["sliding_attention", "full_attention"], sliding_window=64,
+                         per_layer_config={1: {"head_dim": 32, "num_key_value_heads": 1}},
+                         num_experts=4, top_k_experts=2, moe_intermediate_size=32, max_position_embeddings=4096,
+                         pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.sep_token_id,
+                         bos_token_id=tokenizer.cls_token_id),
+        vision_config=dict(model_type="gemma4_vision", hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                           num_attention_heads=2, num_key_value_heads=1, head_dim=8, patch_size=4,
+                           position_embedding_size=8),
+        image_token_id=V - 1, boi_token_id=V - 2, eoi_token_id=V - 3, canvas_length=canvas_length)
+    torch.manual_seed(seed)
+    return DiffusionGemmaForBlockDiffusion(config).eval()
+
+
+def random_diffusion_gemma_backend(kind: str = "byte_level", seed: int = 0, canvas_length: int = 32):
+    from .diffusion_gemma import DiffusionGemmaBackend
+    tokenizer = build_tokenizer(kind)
+    return DiffusionGemmaBackend(random_diffusion_gemma(tokenizer, seed, canvas_length), tokenizer)
