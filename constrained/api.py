@@ -78,13 +78,23 @@ class Generator(Generic[T]):
         self.template = compile(self.schema, self.backend.vocab, max_tokens)
         self.config = SamplingConfig(**sampling)
         self.last_stats: DenoiseStats | None = None
+        self.batch_stats: list[DenoiseStats] = []
 
     def __call__(self, prompt: str, **sampling: Any) -> T:
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise EmptyPromptError("the prompt is empty: pass the document or instruction to extract from")
+        return self.batch([prompt], **sampling)[0]
+
+    def batch(self, prompts: list[str], **sampling: Any) -> list[T]:
+        """One output per prompt; the prompts share every forward pass (ragged lengths are fine)."""
+        for prompt in prompts:
+            if not isinstance(prompt, str) or not prompt.strip():
+                raise EmptyPromptError("the prompt is empty: pass the document or instruction to extract from")
         config = SamplingConfig(**{**self.config.__dict__, **sampling}) if sampling else self.config
-        state, self.last_stats = fill(self.template, self.backend, self.backend.encode(prompt), config)
-        text = state.text()
+        results = fill(self.template, self.backend, list(prompts), config)
+        self.last_stats = results[-1][1] if results else None
+        self.batch_stats = [stats for _, stats in results]
+        return [self._parse(state.text()) for state, _ in results]
+
+    def _parse(self, text: str) -> T:
         try:
             value = json.loads(text)
             return self._adapter.validate_python(value) if self._adapter is not None else value

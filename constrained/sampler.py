@@ -13,6 +13,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from .backends.base import Backend
@@ -81,24 +82,29 @@ class DenoiseStats:
         return 1.0 - self.model_seconds / self.total_seconds if self.total_seconds else 0.0
 
 
-def fill(template: CanvasTemplate, backend: Backend, prompt_state, config: SamplingConfig) -> tuple[CanvasState, DenoiseStats]:
-    """Denoise the whole canvas; regenerate values that ran out of room in longer slots."""
-    state, stats = denoise(CanvasState(template), backend, prompt_state, config)
-    for _ in range(config.grow_rounds):
+def fill(template: CanvasTemplate, backend: Backend, prompts: list[str],
+         config: SamplingConfig) -> list[tuple[CanvasState, DenoiseStats]]:
+    """Denoise one canvas per prompt in lockstep (one forward per step for the batch), then
+    regenerate, prompt by prompt, values that ran out of room in longer slots."""
+    states = [CanvasState(template) for _ in prompts]
+    results = list(zip(states, denoise(states, backend, backend.encode(prompts), config)))
+    for b, prompt in enumerate(prompts):
+        state, stats = results[b]
+        for _ in range(config.grow_rounds):
+            full = state.full_regions()
+            bigger = state.template.grown(full) if full else None
+            if bigger is None:
+                break
+            state = state.moved_to(bigger, full)
+            stats.add(denoise([state], backend, backend.encode([prompt]), config)[0])
+            stats.regrown += len(full)
         full = state.full_regions()
-        bigger = state.template.grown(full) if full else None
-        if bigger is None:
-            break
-        state, more = denoise(state.moved_to(bigger, full), backend, prompt_state, config)
-        stats.add(more)
-        stats.regrown += len(full)
-    full = state.full_regions()
-    if full:
-        pointers = ", ".join(state.template.regions[r].pointer for r in full)
-        warnings.warn(SlotFullWarning(f"values at {pointers} filled their whole slot and may be cut short; "
-                                      "raise max_tokens or grow_rounds"), stacklevel=3)
-    stats.pinned = template.n_pinned
-    return state, stats
+        if full:
+            pointers = ", ".join(state.template.regions[r].pointer for r in full)
+            warnings.warn(SlotFullWarning(f"values at {pointers} filled their whole slot and may be cut short; "
+                                          "raise max_tokens or grow_rounds"), stacklevel=3)
+        results[b] = (state, stats)
+    return results
 
 
 def _commit_order(conf: torch.Tensor, entropy: torch.Tensor, n_open: int, step: int,
@@ -125,10 +131,14 @@ def _noise(template: CanvasTemplate, rows, rng: torch.Generator) -> torch.Tensor
     return out
 
 
-def denoise(state: CanvasState, backend: Backend, prompt_state, config: SamplingConfig) -> tuple[CanvasState, DenoiseStats]:
-    """Commit tokens at every open position of ``state`` (in place), block by block."""
-    template = state.template
-    stats = DenoiseStats(pinned=template.n_pinned)
+def denoise(states: list[CanvasState], backend: Backend, prompt_state,
+            config: SamplingConfig) -> list[DenoiseStats]:
+    """Commit tokens at every open position of each state (in place), block by block.
+
+    All states share one template; each forward serves the whole batch.
+    """
+    template = states[0].template
+    stats = [DenoiseStats(pinned=template.n_pinned) for _ in states]
     generator = torch.Generator(device="cpu")
     if config.seed is None:
         generator.seed()
@@ -137,32 +147,47 @@ def denoise(state: CanvasState, backend: Backend, prompt_state, config: Sampling
     block = backend.block_length or template.length
     started = time.perf_counter()
     for start in range(0, template.length, block):
-        backend.start_block(prompt_state, torch.from_numpy(state.tokens), start)
+        backend.start_block(prompt_state, _canvases(states), start)
         step = 0
         while True:
-            open_pos = state.open_positions()
-            open_pos = open_pos[(open_pos >= start) & (open_pos < start + block)]
-            if not len(open_pos):
+            opens = []
+            for state in states:
+                o = state.open_positions()
+                opens.append(o[(o >= start) & (o < start + block)])
+            if not any(len(o) for o in opens):
                 break
-            rows = torch.from_numpy(state.mask_rows(open_pos))
-            noise = _noise(template, rows, generator) if backend.needs_noise else None
+            rows = [torch.from_numpy(s.mask_rows(o)) for s, o in zip(states, opens)]
+            noise = [_noise(template, r, generator) for r in rows] if backend.needs_noise else None
             t0 = time.perf_counter()
-            logits = backend.logits(prompt_state, torch.from_numpy(state.tokens), torch.from_numpy(open_pos), noise)
+            logits = backend.logits(prompt_state, _canvases(states), [torch.from_numpy(o) for o in opens], noise)
             if logits.is_cuda:
                 torch.cuda.synchronize()
-            stats.model_seconds += time.perf_counter() - t0
-            stats.forwards += 1
-            apply_token_bitmask_inplace(logits, template.masks.tensor(logits.device), rows.to(logits.device))
-            tokens, conf, entropy = masked_pick(logits, config.temperature, generator)
-            order, quota = _commit_order(conf.cpu(), entropy.cpu(), len(open_pos), step, config)
-            done = 0
-            for j in order:
-                if done >= quota:
-                    break
-                if state.commit(int(open_pos[j]), int(tokens[j])):
-                    done += 1
-            stats.committed += done
-            stats.per_step_commits.append(done)
+            model_seconds = time.perf_counter() - t0
+            apply_token_bitmask_inplace(logits, template.masks.tensor(logits.device), torch.cat(rows).to(logits.device))
+            tokens, conf, entropy = (t.cpu() for t in masked_pick(logits, config.temperature, generator))
+            offset = 0
+            for state, o, st in zip(states, opens, stats):
+                n = len(o)
+                if not n:
+                    continue
+                sl = slice(offset, offset + n)
+                offset += n
+                order, quota = _commit_order(conf[sl], entropy[sl], n, step, config)
+                done = 0
+                for j in order:
+                    if done >= quota:
+                        break
+                    done += state.commit(int(o[j]), int(tokens[sl][j]))
+                st.forwards += 1
+                st.model_seconds += model_seconds
+                st.committed += done
+                st.per_step_commits.append(done)
             step += 1
-    stats.total_seconds = time.perf_counter() - started
-    return state, stats
+    elapsed = time.perf_counter() - started
+    for st in stats:
+        st.total_seconds = elapsed
+    return stats
+
+
+def _canvases(states: list[CanvasState]) -> torch.Tensor:
+    return torch.from_numpy(np.stack([s.tokens for s in states]))

@@ -3,6 +3,7 @@ import json
 import warnings
 
 import jsonschema
+import torch
 import pytest
 from pydantic import BaseModel
 
@@ -89,3 +90,21 @@ def test_values_that_fill_their_slot_are_regrown_not_cut(backend):
     out = g("p", seed=full_seeds[0], grow_rounds=1)
     assert g.last_stats.regrown == 1
     assert len(backend.vocab.tokenize_exact(json.dumps(out["s"], ensure_ascii=False))) >= first_slot - 1
+
+
+def test_batch_of_ragged_prompts(backend):
+    g = constrained.Generator(Point, backend, steps=4, grow_rounds=0)
+    prompts = ["a", "a longer prompt with more words in it " * 3, "mid"]
+    outs = g.batch(prompts, seed=0, temperature=1.0)
+    assert len(outs) == 3 and all(isinstance(o, Point) for o in outs)
+    assert len(g.batch_stats) == 3
+    with pytest.raises(constrained.EmptyPromptError):
+        g.batch(["ok", ""])
+
+
+def test_masked_backend_padding_does_not_change_the_logits(backend):
+    canvas = torch.full((1, 6), -1, dtype=torch.long)
+    open_pos = [torch.arange(6)]
+    alone = backend.logits(backend.encode(["hello"]), canvas, open_pos)
+    both = backend.logits(backend.encode(["hello", "a much longer prompt than hello"]), canvas.repeat(2, 1), open_pos * 2)
+    assert torch.allclose(alone, both[:6], atol=1e-4)

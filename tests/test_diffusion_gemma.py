@@ -41,10 +41,10 @@ def test_skeleton_is_never_renoised(dg):
     seen = []
     original = dg.logits
 
-    def spy(state, canvas, open_positions, noise=None):
-        seen.append(canvas.clone())
-        assert noise is not None and len(noise) == len(open_positions)
-        return original(state, canvas, open_positions, noise)
+    def spy(state, canvases, open_positions, noise=None):
+        seen.append(canvases[0].clone())
+        assert noise is not None and [len(n) for n in noise] == [len(o) for o in open_positions]
+        return original(state, canvases, open_positions, noise)
     dg.logits = spy
     try:
         g("Extract.", seed=0)
@@ -78,3 +78,28 @@ def test_logits_processor_in_stock_generate(dg):
         new = out.sequences[0, ids.shape[1]:]
         Receipt.model_validate_json(dg.vocab.decode(new[: template.length]).decode())
         assert int(new[template.length]) == eos
+
+
+def test_ragged_batch_shares_forwards(dg):
+    g = constrained.Generator(Receipt, dg, steps=3, grow_rounds=0)
+    prompts = ["short", "a much longer prompt " * 6, "mid-sized prompt here"]
+    outs = g.batch(prompts, seed=0, temperature=1.0)
+    assert len(outs) == 3 and all(isinstance(o, Receipt) for o in outs)
+    single = [constrained.Generator(Receipt, dg, steps=3, grow_rounds=0) for _ in prompts]
+    for gen, p in zip(single, prompts):
+        gen(p, seed=0, temperature=1.0)
+    assert max(s.forwards for s in g.batch_stats) <= max(gen.last_stats.forwards for gen in single) + 2
+
+
+def test_left_padding_does_not_change_the_logits(dg):
+    """A prompt's logits are the same alone and beside a longer prompt in the batch."""
+    canvas = torch.full((1, 8), -1, dtype=torch.long)
+    open_pos = [torch.arange(8)]
+    noise = [torch.arange(10, 18)]
+    alone = dg.encode(["hello there"])
+    dg.start_block(alone, canvas, 0)
+    a = dg.logits(alone, canvas, open_pos, noise)
+    both = dg.encode(["hello there", "a considerably longer prompt than the first one"])
+    dg.start_block(both, canvas.repeat(2, 1), 0)
+    b = dg.logits(both, canvas.repeat(2, 1), open_pos * 2, noise * 2)
+    assert torch.allclose(a, b[:8], atol=1e-4)

@@ -10,7 +10,7 @@ from ..vocabulary import TokenVocabulary
 
 
 class Backend(ABC):
-    """Encode the prompt once, then map a canvas to logits at the requested positions.
+    """Encode prompts once, then map canvases to logits at the requested positions (batched).
 
     Block-diffusion backends set ``block_length``: the sampler then finishes the canvas one
     block at a time and calls ``start_block`` before each. Uniform-state backends (no mask
@@ -25,18 +25,18 @@ class Backend(ABC):
     needs_noise: bool = False
 
     @abstractmethod
-    def encode(self, prompt: str) -> Any:
-        """Whatever per-prompt state ``logits`` needs (token ids, a KV cache, ...)."""
+    def encode(self, prompts: list[str]) -> Any:
+        """Whatever per-batch state ``logits`` needs (token ids, a KV cache, ...)."""
 
-    def start_block(self, prompt_state: Any, canvas: torch.Tensor, start: int) -> None:
-        """Called before the block beginning at ``start``; ``canvas[:start]`` is final."""
+    def start_block(self, prompt_state: Any, canvases: torch.Tensor, start: int) -> None:
+        """Called before the block beginning at ``start``; ``canvases[:, :start]`` is final."""
 
     @abstractmethod
-    def logits(self, prompt_state: Any, canvas: torch.Tensor, open_positions: torch.Tensor,
-               noise: torch.Tensor | None = None) -> torch.Tensor:
-        """(len(open_positions), vocab.size) float32 logits.
+    def logits(self, prompt_state: Any, canvases: torch.Tensor, open_positions: list[torch.Tensor],
+               noise: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """(total open positions, vocab.size) float32 logits, rows in batch order.
 
-        ``canvas`` is (N,) token ids with every open position set to -1; ``noise`` holds a
-        token for each open position when ``needs_noise``. The sampler masks the returned
+        ``canvases`` is (B, N) token ids with every open position set to -1; ``noise`` holds
+        a token for each open position when ``needs_noise``. The sampler masks the returned
         tensor in place, so a backend may keep it as next step's self-conditioning input.
         """

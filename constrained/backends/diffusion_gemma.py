@@ -21,10 +21,11 @@ from .base import Backend
 @dataclass
 class _PromptState:
     cache: object
-    length: int                      # positions used by the prompt
+    lengths: torch.Tensor            # (B,) real prompt lengths
+    mask: torch.Tensor               # (B, cached positions) 1 = real token, 0 = left padding
     encoded: int = 0                 # canvas positions already written to the cache
     block_start: int = 0
-    previous: dict[int, torch.Tensor] = field(default_factory=dict)   # position -> last masked logits
+    previous: dict[tuple[int, int], torch.Tensor] = field(default_factory=dict)  # (row, pos) -> masked logits
 
 
 class DiffusionGemmaBackend(Backend):
@@ -44,55 +45,76 @@ class DiffusionGemmaBackend(Backend):
         self.pad_token_id = int(pad if pad is not None else text.pad_token_id)
         self.softcap = model.final_logit_softcapping
 
-    def encode(self, prompt: str) -> _PromptState:
+    @torch.no_grad()
+    def encode(self, prompts: list[str]) -> _PromptState:
+        """Left-pad the prompts and write them into one batched KV cache."""
         from transformers import DynamicCache
-        ids = self.tokenizer(prompt, return_tensors="pt").input_ids.to(self.device)
+        ids = [self.tokenizer(p, return_tensors="pt").input_ids[0] for p in prompts]
+        width = max(len(x) for x in ids)
+        batch = torch.full((len(ids), width), self.pad_token_id, dtype=torch.long)
+        mask = torch.zeros_like(batch)
+        for b, x in enumerate(ids):
+            batch[b, width - len(x):] = x
+            mask[b, width - len(x):] = 1
+        batch, mask = batch.to(self.device), mask.to(self.device)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
         cache = DynamicCache(config=self.model.config.get_text_config(decoder=True))
-        with torch.no_grad():
-            self.model.model.encoder(input_ids=ids, past_key_values=cache,
-                                     position_ids=torch.arange(ids.shape[1], device=self.device)[None])
-        return _PromptState(cache, ids.shape[1])
+        self.model.model.encoder(input_ids=batch, attention_mask=mask, past_key_values=cache, position_ids=positions)
+        return _PromptState(cache, mask.sum(-1), mask)
 
     @torch.no_grad()
-    def start_block(self, state: _PromptState, canvas: torch.Tensor, start: int) -> None:
+    def start_block(self, state: _PromptState, canvases: torch.Tensor, start: int) -> None:
         """Write the finished canvas tokens before ``start`` into the cache (causal encoder)."""
         if start > state.encoded:
-            done = canvas[state.encoded:start].to(self.device)[None]
-            pos = state.length + torch.arange(state.encoded, start, device=self.device)[None]
-            self.model.model.encoder(input_ids=done, past_key_values=state.cache, position_ids=pos)
+            done = canvases[:, state.encoded:start].to(self.device)
+            ones = torch.ones_like(done)
+            state.mask = torch.cat([state.mask, ones], dim=1)
+            pos = state.lengths[:, None] + torch.arange(state.encoded, start, device=self.device)[None]
+            self.model.model.encoder(input_ids=done, attention_mask=state.mask, past_key_values=state.cache,
+                                     position_ids=pos)
             state.encoded = start
         state.block_start = start
         state.previous.clear()
 
     @torch.no_grad()
-    def logits(self, state: _PromptState, canvas: torch.Tensor, open_positions: torch.Tensor,
-               noise: torch.Tensor | None = None) -> torch.Tensor:
+    def logits(self, state: _PromptState, canvases: torch.Tensor, open_positions: list[torch.Tensor],
+               noise: list[torch.Tensor] | None = None) -> torch.Tensor:
         start, L = state.block_start, self.block_length
-        block = torch.full((L,), self.pad_token_id, dtype=torch.long)
-        part = canvas[start:start + L].clone()
-        local = open_positions - start
-        if noise is not None:
-            part[local] = noise
+        B = canvases.shape[0]
+        block = torch.full((B, L), self.pad_token_id, dtype=torch.long)
+        part = canvases[:, start:start + L].clone()
+        for b, opened in enumerate(open_positions):
+            if noise is not None:
+                part[b, opened - start] = noise[b]
         part[part < 0] = self.pad_token_id
-        block[: len(part)] = part
+        block[:, : part.shape[1]] = part
+        block = block.to(self.device)
         sc = self._self_conditioning(state, block, open_positions)
-        pos = state.length + start + torch.arange(L, device=self.device)[None]
+        pos = state.lengths[:, None] + start + torch.arange(L, device=self.device)[None]
+        mask = torch.cat([state.mask, torch.ones((B, L), dtype=state.mask.dtype, device=self.device)], dim=1)
         hidden = self.model.model.decoder(
-            decoder_input_ids=block.to(self.device)[None], past_key_values=state.cache,
-            self_conditioning_logits=sc, decoder_position_ids=pos).last_hidden_state[0]
-        out = self.model.lm_head(hidden[local.to(self.device)]).float()
+            decoder_input_ids=block, past_key_values=state.cache, self_conditioning_logits=sc,
+            decoder_attention_mask=mask, decoder_position_ids=pos).last_hidden_state
+        rows = torch.cat([hidden[b, (o - start).to(self.device)] for b, o in enumerate(open_positions)])
+        out = self.model.lm_head(rows).float()
         out = torch.tanh(out / self.softcap) * self.softcap
-        state.previous = {int(p): out[j] for j, p in enumerate(open_positions)}
+        state.previous = {}
+        j = 0
+        for b, opened in enumerate(open_positions):
+            for p in opened.tolist():
+                state.previous[(b, p)] = out[j]
+                j += 1
         return out
 
     def _self_conditioning(self, state: _PromptState, block: torch.Tensor, open_positions) -> torch.Tensor | None:
         """Previous step's masked logits where still open, a one-hot of the token elsewhere."""
         if not state.previous:
             return None
-        V = self.vocab.size
-        sc = torch.full((1, len(block), V), float("-inf"), device=self.device)
-        sc[0, torch.arange(len(block)), block.to(self.device)] = 0.0
-        for p in open_positions.tolist():
-            if p in state.previous:
-                sc[0, p - state.block_start] = state.previous[p]
+        B, L = block.shape
+        sc = torch.full((B, L, self.vocab.size), float("-inf"), device=self.device)
+        sc.scatter_(2, block[:, :, None], 0.0)
+        for b, opened in enumerate(open_positions):
+            for p in opened.tolist():
+                if (b, p) in state.previous:
+                    sc[b, p - state.block_start] = state.previous[(b, p)]
         return sc

@@ -29,17 +29,24 @@ class MaskedDiffusionBackend(Backend):
         self.vocab = TokenVocabulary.from_tokenizer(tokenizer, size=size)
         self.max_length = getattr(model.config, "max_position_embeddings", None)
 
-    def encode(self, prompt: str) -> torch.Tensor:
-        ids = self.tokenizer(prompt, add_special_tokens=True, return_tensors="pt").input_ids[0]
-        return ids.to(self.device)
+    def encode(self, prompts: list[str]) -> list[torch.Tensor]:
+        return [self.tokenizer(p, add_special_tokens=True, return_tensors="pt").input_ids[0].to(self.device)
+                for p in prompts]
 
     @torch.no_grad()
-    def logits(self, prompt_state: torch.Tensor, canvas: torch.Tensor, open_positions: torch.Tensor,
-               noise: torch.Tensor | None = None) -> torch.Tensor:
-        canvas = torch.where(canvas < 0, self.mask_token_id, canvas).to(self.device)
-        x = torch.cat([prompt_state, canvas])
-        if self.max_length is not None and len(x) > self.max_length:
-            raise ValueError(f"prompt ({len(prompt_state)} tokens) plus canvas ({len(canvas)}) exceed the "
-                             f"model's {self.max_length} positions; shorten the prompt or the output")
-        out = self.model(input_ids=x[None]).logits[0]
-        return out[len(prompt_state) + open_positions.to(self.device)].float()
+    def logits(self, prompt_state: list[torch.Tensor], canvases: torch.Tensor, open_positions: list[torch.Tensor],
+               noise: list[torch.Tensor] | None = None) -> torch.Tensor:
+        canvases = torch.where(canvases < 0, self.mask_token_id, canvases).to(self.device)
+        seqs = [torch.cat([p, c]) for p, c in zip(prompt_state, canvases)]
+        width = max(len(x) for x in seqs)
+        if self.max_length is not None and width > self.max_length:
+            raise ValueError(f"prompt plus canvas ({width} tokens) exceed the model's {self.max_length} "
+                             "positions; shorten the prompt or the output")
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.mask_token_id
+        x = torch.full((len(seqs), width), pad, dtype=torch.long, device=self.device)
+        attention = torch.zeros_like(x)
+        for b, seq in enumerate(seqs):
+            x[b, : len(seq)] = seq
+            attention[b, : len(seq)] = 1
+        out = self.model(input_ids=x, attention_mask=attention).logits
+        return torch.cat([out[b, len(p) + o.to(self.device)] for b, (p, o) in enumerate(zip(prompt_state, open_positions))]).float()
