@@ -1,9 +1,9 @@
 """A byte-level DFA lifted to tokens: where each token takes each state, and exact masks.
 
-Tokens are grouped by their sequence of the DFA's byte classes, so the walk runs once per
-distinct class sequence (a few thousand, not the whole vocabulary). State sets are numpy
-bool vectors; one step over an open position is a row/column gather of the reachability
-matrix.
+Tokens are grouped by their sequence of the DFA's byte classes (read off the vocabulary's
+token trie, and shared by every DFA with the same byte classes), so the walk runs once per
+distinct class sequence, not once per token. State sets are numpy bool vectors; one step
+over an open position is a row/column gather of the reachability matrix.
 """
 from __future__ import annotations
 
@@ -11,6 +11,39 @@ import numpy as np
 
 from .automaton.dfa import DEAD, DFA
 from .vocabulary import TokenVocabulary
+
+
+_SEQUENCES: dict[tuple[str, bytes], tuple] = {}
+
+
+def _sequences(vocab: TokenVocabulary, class_of: np.ndarray):
+    """Class-sequence structure of the vocabulary under a byte partition, cached."""
+    key = (vocab.content_hash, class_of.astype(np.uint8).tobytes())
+    cached = _SEQUENCES.get(key)
+    if cached is None:
+        seq_parent, seq_class, depth_start, node_seq = vocab.trie.class_sequences(class_of)
+        cached = _SEQUENCES[key] = (seq_parent, seq_class, depth_start, node_seq[vocab.trie.token_node])
+    return cached
+
+
+def _distinct_columns(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Merge columns that are equal (tokens that act alike from every state).
+
+    Columns are grouped by a 64-bit hash, then checked for exact equality (a collision
+    falls back to exact grouping), so the result is exact.
+    """
+    hashes = np.zeros(table.shape[1], np.int64)
+    with np.errstate(over="ignore"):
+        for row in table:                       # polynomial hash, wrapping in 64 bits
+            hashes *= np.int64(1_000_003)
+            hashes += row
+    _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    distinct = table[:, first]
+    if not np.array_equal(distinct[:, inverse], table):
+        distinct, inverse = np.unique(table, axis=1, return_inverse=True)
+        inverse = inverse.reshape(-1)
+    return np.ascontiguousarray(distinct), inverse
 
 
 class TokenAutomaton:
@@ -22,26 +55,24 @@ class TokenAutomaton:
         n = dfa.n_states
         self.dead = n
         class_of, table = dfa.byte_classes()
-        n_classes = table.shape[1]
-        matrix, lengths = vocab.byte_matrix
-        in_token = np.arange(matrix.shape[1])[None, :] < lengths[:, None]
-        seqs = np.where(in_token, class_of[matrix], n_classes).astype(np.int32)
-        uniq, self.tok2u = np.unique(seqs, axis=0, return_inverse=True)
-        self.tok2u = self.tok2u.reshape(-1)
-        # Extended table: row n is the dead state, column n_classes is "token ended".
-        ext = np.full((n + 1, n_classes + 1), n, np.int32)
-        ext[:n, :n_classes] = np.where(table == DEAD, n, table)
-        ext[:, n_classes] = np.arange(n + 1)
-        state = np.broadcast_to(np.arange(n + 1, dtype=np.int32)[:, None], (n + 1, len(uniq)))
-        for k in range(uniq.shape[1]):
-            state = ext[state, uniq[None, :, k]]
-        self.next = state                                    # (n+1, U), dead = n
-        usable = np.zeros(len(uniq), bool)
+        seq_parent, seq_class, depth_start, tok_seq = _sequences(vocab, class_of)
+        # Walk every class sequence from every state, one depth at a time (row n = dead).
+        ext = np.full((n + 1, table.shape[1]), n, np.int32)
+        ext[:n] = np.where(table == DEAD, n, table)
+        walk = np.empty((n + 1, len(seq_parent)), np.int32)
+        walk[:, 0] = np.arange(n + 1)
+        for d in range(1, len(depth_start) - 1):
+            lo, hi = depth_start[d], depth_start[d + 1]
+            walk[:, lo:hi] = ext[walk[:, seq_parent[lo:hi]], seq_class[lo:hi][None, :]]
+        seqs, tok2seq = np.unique(tok_seq, return_inverse=True)
+        columns, seq2u = _distinct_columns(walk[:, seqs])
+        self.tok2u = seq2u[tok2seq.reshape(-1)]
+        self.next = columns                                  # (n+1, U), dead = n
+        usable = np.zeros(self.next.shape[1], bool)
         usable[self.tok2u[vocab.generable]] = True
         usable_next = np.where(usable[None, :], self.next, n)
         reach = np.zeros((n + 1, n + 1), bool)
-        rows = np.repeat(np.arange(n + 1), usable_next.shape[1])
-        reach[rows, usable_next.reshape(-1)] = True
+        reach[np.arange(n + 1)[:, None], usable_next] = True
         self.reach = np.ascontiguousarray(reach[:n, :n])        # q -> q' by some usable token
         self.reach_t = np.ascontiguousarray(self.reach.T)
         self.accept = dfa.accept.copy()

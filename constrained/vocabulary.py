@@ -74,6 +74,7 @@ class TokenVocabulary:
     content_hash: str
     kind: str
     _matrix: np.ndarray | None = field(default=None, repr=False)
+    _trie: "TokenTrie | None" = field(default=None, repr=False)
 
     @property
     def size(self) -> int:
@@ -89,6 +90,13 @@ class TokenVocabulary:
             self._matrix = flat.reshape(self.size, width)
             self._lengths = lengths
         return self._matrix, self._lengths
+
+    @property
+    def trie(self) -> "TokenTrie":
+        """Prefix tree of all token byte strings (built once, on first use)."""
+        if self._trie is None:
+            self._trie = TokenTrie.build(*self.byte_matrix)
+        return self._trie
 
     @lru_cache(maxsize=None)
     def lookup(self) -> dict[bytes, int]:
@@ -170,6 +178,59 @@ class TokenVocabulary:
         out = cls(token_bytes, generable, key, kind)
         _CACHE[key] = out
         return out
+
+
+@dataclass(eq=False)
+class TokenTrie:
+    """Every distinct token prefix is a node; nodes are numbered depth by depth.
+
+    ``parent[i]``/``byte[i]``: node i is its parent's string plus one byte (node 0 is the
+    empty root); ``depth_start[d]`` is the first node of depth d; ``token_node[t]`` is
+    token t's node. Walking an automaton over this tree reads each shared prefix once.
+    """
+    parent: np.ndarray
+    byte: np.ndarray
+    depth_start: np.ndarray
+    token_node: np.ndarray
+
+    @classmethod
+    def build(cls, matrix: np.ndarray, lengths: np.ndarray) -> "TokenTrie":
+        node = np.zeros(len(lengths), np.int64)            # each token's node at the current depth
+        parents, bytes_, starts = [np.zeros(1, np.int64)], [np.zeros(1, np.int64)], [0, 1]
+        count = 1
+        for d in range(matrix.shape[1]):
+            alive = np.nonzero(lengths > d)[0]
+            if not len(alive):
+                break
+            keys = node[alive] * 256 + matrix[alive, d]
+            uniq, inv = np.unique(keys, return_inverse=True)
+            node[alive] = count + inv.reshape(-1)
+            parents.append(uniq // 256)
+            bytes_.append(uniq % 256)
+            count += len(uniq)
+            starts.append(count)
+        return cls(np.concatenate(parents), np.concatenate(bytes_), np.array(starts), node)
+
+    def class_sequences(self, class_of: np.ndarray):
+        """Group nodes by their sequence of byte classes.
+
+        Returns (seq_parent, seq_class, depth_start, node_seq): sequence j extends sequence
+        ``seq_parent[j]`` by class ``seq_class[j]``; ``node_seq[i]`` is node i's sequence.
+        """
+        n_classes = int(class_of.max()) + 1
+        node_seq = np.zeros(len(self.parent), np.int64)
+        seq_parent, seq_class, starts = [np.zeros(1, np.int64)], [np.zeros(1, np.int64)], [0, 1]
+        count = 1
+        for d in range(1, len(self.depth_start) - 1):
+            lo, hi = self.depth_start[d], self.depth_start[d + 1]
+            keys = node_seq[self.parent[lo:hi]] * n_classes + class_of[self.byte[lo:hi]]
+            uniq, inv = np.unique(keys, return_inverse=True)
+            node_seq[lo:hi] = count + inv.reshape(-1)
+            seq_parent.append(uniq // n_classes)
+            seq_class.append(uniq % n_classes)
+            count += len(uniq)
+            starts.append(count)
+        return np.concatenate(seq_parent), np.concatenate(seq_class), np.array(starts), node_seq
 
 
 _CACHE: dict[str, TokenVocabulary] = {}
