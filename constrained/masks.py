@@ -27,6 +27,7 @@ class MaskTable:
         self._counts: list[int] = []
         self._index: dict[tuple, int] = {}
         self._tensors: dict[torch.device, torch.Tensor] = {}
+        self._ids: dict[int, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -59,8 +60,12 @@ class MaskTable:
         return self._counts[row]
 
     def allowed_ids(self, row: int) -> np.ndarray:
-        bits = np.unpackbits(self._rows[row].view(np.uint8), bitorder="little")[: self.vocab_size]
-        return np.nonzero(bits)[0]
+        """Token ids row ``row`` allows (cached)."""
+        ids = self._ids.get(row)
+        if ids is None:
+            bits = np.unpackbits(self._rows[row].view(np.uint8), bitorder="little")[: self.vocab_size]
+            ids = self._ids[row] = np.nonzero(bits)[0]
+        return ids
 
     def tensor(self, device: torch.device | str = "cpu") -> torch.Tensor:
         """(rows, ceil(V/32)) int32 on ``device``, extended when new rows appeared."""

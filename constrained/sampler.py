@@ -23,6 +23,9 @@ from .kernels import apply_token_bitmask_inplace, masked_pick
 from .template import CanvasTemplate
 
 
+SMALL_MASK = 1024   # masks allowing at most this many tokens get logits for those tokens only
+
+
 @dataclass
 class SamplingConfig:
     """How many positions to commit per step and how to pick tokens.
@@ -158,12 +161,15 @@ def denoise(states: list[CanvasState], backend: Backend, prompt_state,
                 break
             rows = [torch.from_numpy(s.mask_rows(o)) for s, o in zip(states, opens)]
             noise = [_noise(template, r, generator) for r in rows] if backend.needs_noise else None
+            flat_rows = torch.cat(rows)
+            small = {j: torch.from_numpy(template.masks.allowed_ids(int(r))) for j, r in enumerate(flat_rows.tolist())
+                     if template.masks.count(int(r)) <= SMALL_MASK}
             t0 = time.perf_counter()
-            logits = backend.logits(prompt_state, _canvases(states), [torch.from_numpy(o) for o in opens], noise)
+            logits = backend.logits(prompt_state, _canvases(states), [torch.from_numpy(o) for o in opens], noise, small)
             if logits.is_cuda:
                 torch.cuda.synchronize()
             model_seconds = time.perf_counter() - t0
-            apply_token_bitmask_inplace(logits, template.masks.tensor(logits.device), torch.cat(rows).to(logits.device))
+            apply_token_bitmask_inplace(logits, template.masks.tensor(logits.device), flat_rows.to(logits.device))
             tokens, conf, entropy = (t.cpu() for t in masked_pick(logits, config.temperature, generator))
             offset = 0
             for state, o, st in zip(states, opens, stats):

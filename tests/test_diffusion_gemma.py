@@ -41,10 +41,10 @@ def test_skeleton_is_never_renoised(dg):
     seen = []
     original = dg.logits
 
-    def spy(state, canvases, open_positions, noise=None):
+    def spy(state, canvases, open_positions, noise=None, allowed=None):
         seen.append(canvases[0].clone())
         assert noise is not None and [len(n) for n in noise] == [len(o) for o in open_positions]
-        return original(state, canvases, open_positions, noise)
+        return original(state, canvases, open_positions, noise, allowed)
     dg.logits = spy
     try:
         g("Extract.", seed=0)
@@ -103,3 +103,18 @@ def test_left_padding_does_not_change_the_logits(dg):
     dg.start_block(both, canvas.repeat(2, 1), 0)
     b = dg.logits(both, canvas.repeat(2, 1), open_pos * 2, noise * 2)
     assert torch.allclose(a, b[:8], atol=1e-4)
+
+
+def test_small_masks_compute_only_allowed_logits(dg):
+    canvas = torch.full((1, 8), -1, dtype=torch.long)
+    open_pos = [torch.arange(8)]
+    noise = [torch.arange(10, 18)]
+    state = dg.encode(["hello there"])
+    dg.start_block(state, canvas, 0)
+    full = dg.logits(state, canvas, open_pos, noise)
+    dg.start_block(state, canvas, 0)
+    ids = torch.tensor([3, 40, 41, 200])
+    sparse = dg.logits(state, canvas, open_pos, noise, {2: ids, 5: ids[:1]})
+    assert torch.allclose(sparse[2, ids], full[2, ids], atol=1e-5) and torch.allclose(sparse[5, 3], full[5, 3])
+    assert torch.isinf(sparse[2]).sum() == dg.vocab.size - 4
+    assert torch.equal(sparse[[0, 1, 3, 4, 6, 7]], full[[0, 1, 3, 4, 6, 7]])

@@ -33,10 +33,13 @@ class Backend(ABC):
 
     @abstractmethod
     def logits(self, prompt_state: Any, canvases: torch.Tensor, open_positions: list[torch.Tensor],
-               noise: list[torch.Tensor] | None = None) -> torch.Tensor:
+               noise: list[torch.Tensor] | None = None,
+               allowed: dict[int, torch.Tensor] | None = None) -> torch.Tensor:
         """(total open positions, vocab.size) float32 logits, rows in batch order.
 
         ``canvases`` is (B, N) token ids with every open position set to -1; ``noise`` holds
         a token for each open position when ``needs_noise``. The sampler masks the returned
         tensor in place, so a backend may keep it as next step's self-conditioning input.
+        ``allowed`` maps output rows with small masks to their allowed ids: a backend may
+        compute only those logits (others stay -inf) or ignore it.
         """

@@ -78,7 +78,8 @@ class DiffusionGemmaBackend(Backend):
 
     @torch.no_grad()
     def logits(self, state: _PromptState, canvases: torch.Tensor, open_positions: list[torch.Tensor],
-               noise: list[torch.Tensor] | None = None) -> torch.Tensor:
+               noise: list[torch.Tensor] | None = None,
+               allowed: dict[int, torch.Tensor] | None = None) -> torch.Tensor:
         start, L = state.block_start, self.block_length
         B = canvases.shape[0]
         block = torch.full((B, L), self.pad_token_id, dtype=torch.long)
@@ -96,8 +97,7 @@ class DiffusionGemmaBackend(Backend):
             decoder_input_ids=block, past_key_values=state.cache, self_conditioning_logits=sc,
             decoder_attention_mask=mask, decoder_position_ids=pos).last_hidden_state
         rows = torch.cat([hidden[b, (o - start).to(self.device)] for b, o in enumerate(open_positions)])
-        out = self.model.lm_head(rows).float()
-        out = torch.tanh(out / self.softcap) * self.softcap
+        out = self._head(rows, allowed or {})
         state.previous = {}
         j = 0
         for b, opened in enumerate(open_positions):
@@ -105,6 +105,24 @@ class DiffusionGemmaBackend(Backend):
                 state.previous[(b, p)] = out[j]
                 j += 1
         return out
+
+    def _head(self, rows: torch.Tensor, allowed: dict[int, torch.Tensor]) -> torch.Tensor:
+        """Soft-capped logits; rows listed in ``allowed`` get logits only for their allowed ids
+        (an enum or a digit costs a few dot products, not a vocabulary-wide matmul)."""
+        weight = self.model.lm_head.weight
+        full = [j for j in range(len(rows)) if j not in allowed]
+        out = torch.full((len(rows), self.vocab.size), float("-inf"), device=self.device)
+        if full:
+            idx = torch.tensor(full, device=self.device)
+            out[idx] = self._softcap(rows[idx] @ weight.T)
+        for j, ids in allowed.items():
+            ids = ids.to(self.device)
+            out[j, ids] = self._softcap(weight.index_select(0, ids) @ rows[j])
+        return out
+
+    def _softcap(self, logits: torch.Tensor) -> torch.Tensor:
+        logits = logits.float()
+        return torch.tanh(logits / self.softcap) * self.softcap
 
     def _self_conditioning(self, state: _PromptState, block: torch.Tensor, open_positions) -> torch.Tensor | None:
         """Previous step's masked logits where still open, a one-hot of the token elsewhere."""

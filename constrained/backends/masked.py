@@ -35,7 +35,8 @@ class MaskedDiffusionBackend(Backend):
 
     @torch.no_grad()
     def logits(self, prompt_state: list[torch.Tensor], canvases: torch.Tensor, open_positions: list[torch.Tensor],
-               noise: list[torch.Tensor] | None = None) -> torch.Tensor:
+               noise: list[torch.Tensor] | None = None,
+               allowed: dict[int, torch.Tensor] | None = None) -> torch.Tensor:
         canvases = torch.where(canvases < 0, self.mask_token_id, canvases).to(self.device)
         seqs = [torch.cat([p, c]) for p, c in zip(prompt_state, canvases)]
         width = max(len(x) for x in seqs)
