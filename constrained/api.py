@@ -42,15 +42,24 @@ def compile(spec, vocab: TokenVocabulary, max_tokens: int = 2048) -> CanvasTempl
 def load(name_or_path: str, *, trust_remote_code: bool = False, device=None, **kwargs) -> Backend:
     """Build a backend from a local path or hub name (``transformers`` resolves it).
 
+    DiffusionGemma checkpoints get the block-diffusion backend; anything else loads as a
+    masked LM (``AutoModelForMaskedLM``; LLaDA/Dream with ``trust_remote_code=True``).
     ``"random-tiny"`` gives the built-in random demo model (offline, meaningless content).
     """
     from .backends.masked import MaskedDiffusionBackend
     if name_or_path == "random-tiny":
         from .backends.tiny import random_backend
         return random_backend()
-    from transformers import AutoModelForMaskedLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForMaskedLM, AutoTokenizer
     try:
+        config = AutoConfig.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
         tokenizer = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
+        if config.model_type == "diffusion_gemma":
+            from transformers import DiffusionGemmaForBlockDiffusion
+
+            from .backends.diffusion_gemma import DiffusionGemmaBackend
+            model = DiffusionGemmaForBlockDiffusion.from_pretrained(name_or_path, **kwargs)
+            return DiffusionGemmaBackend(model, tokenizer, device=device)
         model = AutoModelForMaskedLM.from_pretrained(name_or_path, trust_remote_code=trust_remote_code, **kwargs)
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"cannot load {name_or_path!r}: {exc}") from exc

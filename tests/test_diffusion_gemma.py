@@ -118,3 +118,12 @@ def test_small_masks_compute_only_allowed_logits(dg):
     assert torch.allclose(sparse[2, ids], full[2, ids], atol=1e-5) and torch.allclose(sparse[5, 3], full[5, 3])
     assert torch.isinf(sparse[2]).sum() == dg.vocab.size - 4
     assert torch.equal(sparse[[0, 1, 3, 4, 6, 7]], full[[0, 1, 3, 4, 6, 7]])
+
+
+def test_load_a_local_diffusion_gemma(tmp_path, dg):
+    from constrained.backends.diffusion_gemma import DiffusionGemmaBackend
+    dg.model.save_pretrained(tmp_path)
+    dg.tokenizer.save_pretrained(tmp_path)
+    backend = constrained.load(str(tmp_path))
+    assert isinstance(backend, DiffusionGemmaBackend) and backend.block_length == dg.block_length
+    assert isinstance(constrained.generate(Receipt, "Extract.", model=backend, steps=2), Receipt)
