@@ -76,3 +76,11 @@ def test_masked_pick_single_token_rows():
     for tokens, prob, entropy in (masked_pick_triton(logits, 0.0, block=128), masked_pick_torch(logits, 0.0),
                                   masked_pick_triton(logits, 1.0, seed=1, block=128)):
         assert tokens.tolist() == [7, 299] and torch.allclose(prob, torch.ones(2)) and entropy.abs().max() < 1e-6
+
+
+def test_torch_sampling_follows_the_masked_distribution():
+    logits = torch.log(torch.tensor([[0.0, 0.5, 0.0, 0.3, 0.2, 0.0]])).repeat(20000, 1)
+    tokens, prob, _ = masked_pick_torch(logits, 1.0, torch.Generator().manual_seed(0))
+    freq = torch.bincount(tokens, minlength=6).float() / len(tokens)
+    assert freq[[0, 2, 5]].sum() == 0
+    assert torch.allclose(freq[[1, 3, 4]], torch.tensor([0.5, 0.3, 0.2]), atol=0.02)
