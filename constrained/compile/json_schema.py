@@ -17,7 +17,8 @@ import jsonschema
 from ..automaton.regex import EMPTY, Node, alt, intersect, is_empty, lit, optional, repeat, seq, star
 from ..errors import InvalidPatternError, SchemaError, UnsatisfiableSchemaError, UnsupportedSchemaError
 from .formats import UNSUPPORTED_FORMATS, format_pattern
-from .numbers import number_regex
+from .merge import canonical, merge
+from .numbers import FLOAT_SAFE, number_regex
 from .strings import json_string, pattern_content
 
 MAX_REF_DEPTH = 3          # how many times one $ref may recurse into itself
@@ -29,14 +30,14 @@ _HANDLED = {
     "type", "enum", "const", "$ref", "$defs", "definitions", "anyOf", "oneOf",
     "properties", "required", "additionalProperties", "items", "prefixItems", "minItems", "maxItems",
     "minLength", "maxLength", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
-    "exclusiveMaximum", "discriminator",
+    "exclusiveMaximum", "discriminator", "allOf", "additionalItems",
 }
 # Keywords that constrain values in ways not handled yet: refusing beats emitting invalid output.
 _UNSUPPORTED = {
-    "allOf", "not", "if", "then", "else", "patternProperties", "dependentRequired", "dependentSchemas",
+    "not", "if", "then", "else", "patternProperties", "dependentRequired", "dependentSchemas",
     "dependencies", "unevaluatedProperties", "unevaluatedItems", "contains", "minContains",
     "maxContains", "propertyNames", "multipleOf", "uniqueItems", "minProperties", "maxProperties",
-    "$dynamicRef", "$recursiveRef", "additionalItems",
+    "$dynamicRef", "$recursiveRef",
 }
 _TYPE_KEYWORDS = {
     "object": {"properties", "required", "additionalProperties"},
@@ -95,6 +96,12 @@ class SchemaCompiler:
             error = InvalidPatternError if keyword == "pattern" else SchemaError
             raise error(f"invalid JSON Schema: {exc.message}", pointer, keyword) from None
         self._validator_cls = cls
+        self._root_validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+        if cls is jsonschema.Draft3Validator:
+            raise UnsupportedSchemaError("draft 3 schemas are not supported", "#", "$schema")
+        self._draft2020 = cls is jsonschema.Draft202012Validator
+        if _has_nested_id(schema):
+            raise UnsupportedSchemaError("nested '$id' (relative reference bases) is not supported", "#", "$id")
 
     # --- entry point -------------------------------------------------------------------
     def layout(self) -> list[Part]:
@@ -109,11 +116,14 @@ class SchemaCompiler:
         entered = []
         while isinstance(schema, dict) and "$ref" in schema:
             ref = schema["$ref"]
+            if ref in entered:
+                raise SchemaError(f"circular reference {ref!r}", pointer, "$ref")
             extra = set(schema) - {"$ref", "description", "title", "default", "examples", "$comment"}
             if extra & (_HANDLED | _UNSUPPORTED) - {"$defs", "definitions"}:
                 raise UnsupportedSchemaError("$ref beside other constraints is not supported", pointer, "$ref")
-            if not isinstance(ref, str) or not ref.startswith("#"):
-                raise UnsupportedSchemaError(f"only local references are supported, got {ref!r}", pointer, "$ref")
+            if not isinstance(ref, str) or not (ref == "#" or ref.startswith("#/")):
+                raise UnsupportedSchemaError(f"only local JSON-pointer references are supported, got {ref!r}",
+                                             pointer, "$ref")
             target = self.root
             for raw in ref[1:].split("/")[1:]:
                 key = raw.replace("~1", "/").replace("~0", "~")
@@ -142,6 +152,7 @@ class SchemaCompiler:
         if not self._enter(refs):
             return [Slot(EMPTY, 0, pointer)]
         try:
+            resolved = self._flatten_all_of(resolved, ptr)
             if self._inline_object(resolved):
                 return self._object_parts(resolved, ptr)
             v = self._value(resolved, ptr)
@@ -189,7 +200,7 @@ class SchemaCompiler:
         if not self._enter(refs):
             return Value(EMPTY, 0)
         try:
-            return self._value(resolved, ptr)
+            return self._value(self._flatten_all_of(resolved, ptr), ptr)
         finally:
             self._leave(refs)
 
@@ -210,7 +221,7 @@ class SchemaCompiler:
         for kw in schema:
             if kw in _UNSUPPORTED:
                 value = schema[kw]
-                harmless = (kw == "uniqueItems" and value is False) or (kw in ("allOf", "patternProperties") and not value)
+                harmless = (kw == "uniqueItems" and value is False) or (kw == "patternProperties" and not value)
                 if not harmless:
                     raise UnsupportedSchemaError(f"'{kw}' is not supported yet", _ptr(pointer, kw), kw)
         fmt = schema.get("format")
@@ -227,17 +238,23 @@ class SchemaCompiler:
             types.remove("integer")     # every integer is a number
         return types
 
+    def _flatten_all_of(self, schema, pointer: str, depth: int = 0):
+        """Merge ``allOf`` branches (and nested ones) into one schema."""
+        if not isinstance(schema, dict) or "allOf" not in schema:
+            return schema
+        if depth > 8:
+            raise UnsupportedSchemaError("allOf nested too deeply", pointer, "allOf")
+        merged = {k: v for k, v in schema.items() if k != "allOf"}
+        for i, branch in enumerate(schema["allOf"]):
+            sub_ptr = _ptr(pointer, "allOf", i)
+            resolved, _, _ = self._resolve(branch, sub_ptr)
+            merged = merge(merged, self._flatten_all_of(resolved, sub_ptr, depth + 1), sub_ptr)
+        return merged
+
     def _literals(self, schema: dict, pointer: str) -> Value:
-        if "const" in schema:
-            values, kw = [schema["const"]], "const"
-        else:
-            values, kw = list(schema["enum"]), "enum"
-        rest = {k: v for k, v in schema.items() if k not in ("enum", "const")}
-        if isinstance(self.root, dict):
-            for defs in ("$defs", "definitions"):
-                if defs in self.root:
-                    rest.setdefault(defs, self.root[defs])
-        validator = self._validator_cls(rest, format_checker=self._validator_cls.FORMAT_CHECKER)
+        kw = "const" if "const" in schema else "enum"
+        values = [schema["const"]] if "const" in schema else list(schema["enum"])
+        validator = self._root_validator.evolve(schema=schema)
         texts = tuple(dict.fromkeys(_dumps(v) for v in values if validator.is_valid(v)))
         if not texts:
             raise UnsatisfiableSchemaError(f"no value of '{kw}' satisfies the schema", _ptr(pointer, kw), kw)
@@ -250,15 +267,21 @@ class SchemaCompiler:
         rest = {k: v for k, v in schema.items() if k not in (kw, "discriminator")}
         branches = []
         for i, branch in enumerate(schema[kw]):
-            sub = branch
-            if set(rest) - {"title", "description", "default", "examples", "$comment", "$defs", "definitions"}:
-                if not isinstance(branch, dict) or "$ref" in branch:
-                    raise UnsupportedSchemaError(f"{kw} beside other keywords is not supported", pointer, kw)
-                sub = {**rest, **branch}
-            branches.append((sub, _ptr(pointer, kw, i)))
+            sub_ptr = _ptr(pointer, kw, i)
+            resolved, _, _ = self._resolve(branch, sub_ptr)
+            # rest AND (b1 OR b2 ...) == (rest AND b1) OR (rest AND b2) ...
+            branches.append((merge(rest, self._flatten_all_of(resolved, sub_ptr), sub_ptr), sub_ptr))
         if kw == "oneOf":
             self._check_disjoint([b for b, _ in branches], pointer)
-        return _union_values([self._value_at(b, p) for b, p in branches])
+        values, errors = [], []
+        for b, p in branches:
+            try:
+                values.append(self._value_at(b, p))
+            except UnsatisfiableSchemaError as exc:   # an impossible branch just drops out
+                errors.append(exc)
+        if not values and errors:
+            raise errors[0]
+        return _union_values(values)
 
     def _check_disjoint(self, branches: list, pointer: str) -> None:
         """oneOf needs exactly one branch to match; we only accept branches provably disjoint."""
@@ -270,18 +293,21 @@ class SchemaCompiler:
                         f"oneOf branches {i} and {j} may both match the same value", pointer, "oneOf")
 
     def _signature(self, schema):
-        """(types, {required property: allowed literal texts}, literal texts or None)."""
+        """What a branch *accepts* (a superset is safe here): (types, {required property:
+        canonical literals}, canonical literals or None)."""
         resolved, _, _ = self._resolve(schema, "#")
+        resolved = self._flatten_all_of(resolved, "#")
         if not isinstance(resolved, dict):
             return (set(_ALL_TYPES) if resolved else set(), {}, None)
         literals = None
         if "const" in resolved or "enum" in resolved:
-            literals = {_dumps(v) for v in ([resolved["const"]] if "const" in resolved else resolved["enum"])}
-        types = set(self._types(resolved, "#")) if "type" in resolved or literals is None else set()
-        if literals is not None:
-            types = {_json_type(json.loads(t)) for t in literals}
-        if "number" in types:
-            types.add("integer")
+            values = [resolved["const"]] if "const" in resolved else resolved["enum"]
+            literals = {canonical(v) for v in values}
+            types = {_json_type(v) for v in values}
+        else:
+            types = _types_of(resolved.get("type")) if "type" in resolved else set(_ALL_TYPES)
+        if "number" in types or "integer" in types:
+            types |= {"number", "integer"}
         tags = {}
         if "object" in types:
             for name in resolved.get("required", []):
@@ -289,7 +315,7 @@ class SchemaCompiler:
                 if prop is not None:
                     sub, _, _ = self._resolve(prop, "#")
                     if isinstance(sub, dict) and ("const" in sub or "enum" in sub):
-                        tags[name] = {_dumps(v) for v in ([sub["const"]] if "const" in sub else sub["enum"])}
+                        tags[name] = {canonical(v) for v in ([sub["const"]] if "const" in sub else sub["enum"])}
         return types, tags, literals
 
     def _members(self, schema: dict, pointer: str):
@@ -334,6 +360,8 @@ class SchemaCompiler:
         elif ex_hi is not None and (hi is None or ex_hi <= hi):
             hi, hi_x = ex_hi, True
         node = number_regex(lo, hi, lo_x, hi_x, integer)
+        if not integer:
+            node = intersect(node, FLOAT_SAFE)
         if is_empty(node) or (lo is not None and hi is not None and (lo > hi or (lo == hi and (lo_x or hi_x)))):
             raise UnsatisfiableSchemaError("the numeric range is empty", pointer, "minimum")
         width = max(len(str(b)) for b in (lo, hi, 1000) if b is not None)
@@ -357,7 +385,7 @@ class SchemaCompiler:
         lo, hi = schema.get("minItems", 0), schema.get("maxItems")
         if hi is not None and lo > hi:
             raise UnsatisfiableSchemaError(f"minItems {lo} > maxItems {hi}", _ptr(pointer, "minItems"), "minItems")
-        prefix = schema.get("prefixItems") or []
+        prefix = (schema.get("prefixItems") or []) if self._draft2020 else []
         items = schema.get("items", True)
         if isinstance(items, list):          # draft 4–2019 tuple form
             prefix, items = items, schema.get("additionalItems", True)
@@ -365,7 +393,7 @@ class SchemaCompiler:
         tail = self._value_at(items, _ptr(pointer, "items"))
         # An array of n items: the first min(n, len(prefix)) follow prefixItems, the rest items.
         options, chars = [], 2
-        n_max = len(head) if is_empty(tail.node) else hi
+        n_max = (len(head) if hi is None else min(hi, len(head))) if is_empty(tail.node) else hi
         typical = max(lo, min(DEFAULT_ARRAY_ITEMS, hi if hi is not None else DEFAULT_ARRAY_ITEMS))
         for n in range(lo, min(len(head), n_max if n_max is not None else len(head)) + 1):
             options.append(_sequence([v.node for v in head[:n]]))
@@ -431,6 +459,20 @@ def _any_value() -> Value:
     member = seq(string, lit(": "), scalar)
     obj = seq(lit("{"), optional(seq(member, star(seq(lit(", "), member)))), lit("}"))
     return Value(alt(scalar, array, obj), 8)
+
+
+def _types_of(t) -> set[str]:
+    return {t} if isinstance(t, str) else set(t)
+
+
+def _has_nested_id(schema, root: bool = True) -> bool:
+    if isinstance(schema, list):
+        return any(_has_nested_id(v, False) for v in schema)
+    if not isinstance(schema, dict):
+        return False
+    if not root and isinstance(schema.get("$id"), str):
+        return True
+    return any(_has_nested_id(v, False) for k, v in schema.items() if k not in ("enum", "const", "default", "examples"))
 
 
 def _json_type(value) -> str:

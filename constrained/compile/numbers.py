@@ -127,3 +127,11 @@ def number_regex(minimum=None, maximum=None, exclusive_minimum=False, exclusive_
         y_hi, y_hi_strict = (None, False) if lo is None else (-lo, exclusive_minimum)
         parts.append(seq(lit("-"), _nonneg(y_lo, y_lo_strict, y_hi, y_hi_strict, integer)))
     return alt(*parts)
+
+
+# Decimal texts a float keeps apart: at most 15 digits when there is a fraction (integers
+# parse exactly). Bounds are checked on the decimal text, values are compared as floats, so
+# a 17-digit value just inside an exclusive bound must never be emitted.
+FLOAT_SAFE = seq(optional(lit("-")), alt(repeat(DIGIT, 1, None),
+                                         *(seq(repeat(DIGIT, k, k), lit("."), repeat(DIGIT, 1, 15 - k))
+                                           for k in range(1, 15))))

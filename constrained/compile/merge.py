@@ -1,0 +1,94 @@
+"""Conjunction of two JSON Schemas as one schema (for ``allOf`` and for keywords beside
+``anyOf``/``oneOf``): every value valid for the result is valid for both inputs.
+
+Keywords combine by their meaning (tighter bounds, union of ``required``, intersection of
+``type`` and ``enum``, ``allOf`` of shared property schemas); a pair that cannot be combined
+exactly raises :class:`UnsupportedSchemaError` rather than loosening either side.
+"""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from ..errors import UnsupportedSchemaError
+
+ANNOTATIONS = {"title", "description", "default", "examples", "$comment", "deprecated", "readOnly",
+               "writeOnly", "$schema", "$id", "discriminator", "$defs", "definitions"}
+_LOWER = {"minimum", "minLength", "minItems", "minProperties"}
+_UPPER = {"maximum", "maxLength", "maxItems", "maxProperties"}
+
+
+def canonical(value) -> str:
+    """A text equal for JSON values JSON Schema calls equal (1 == 1.0, key order ignored)."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, (int, float)):
+        d = Decimal(repr(value))
+        return "n:0" if d == 0 else "n:" + format(d.normalize(), "f")
+    if isinstance(value, list):
+        return "[" + ",".join(canonical(v) for v in value) + "]"
+    return "{" + ",".join(sorted(json.dumps(k) + ":" + canonical(v) for k, v in value.items())) + "}"
+
+
+def _types(t) -> set[str]:
+    return {t} if isinstance(t, str) else set(t)
+
+
+def _merge_types(x, y) -> list[str]:
+    a, b = _types(x), _types(y)
+    out = (a & b) | ({"integer"} if ("integer" in a and "number" in b) or ("integer" in b and "number" in a) else set())
+    return sorted(out)
+
+
+def merge(a, b, pointer: str = "#"):
+    """The conjunction of schemas ``a`` and ``b`` (booleans allowed); ``$ref``s must be resolved."""
+    if a is False or b is False:
+        return False
+    if a is True or a == {}:
+        return b
+    if b is True or b == {}:
+        return a
+    out: dict = {}
+    for key in list(a) + [k for k in b if k not in a]:
+        if key in ANNOTATIONS:
+            continue
+        if key not in b or key not in a or a[key] == b[key]:
+            out[key] = a[key] if key in a else b[key]
+            continue
+        x, y = a[key], b[key]
+        if key == "type":
+            out[key] = _merge_types(x, y)
+            if not out[key]:
+                return False
+        elif key in _LOWER:
+            out[key] = max(x, y)
+        elif key in _UPPER:
+            out[key] = min(x, y)
+        elif key in ("exclusiveMinimum", "exclusiveMaximum") and not isinstance(x, bool) and not isinstance(y, bool):
+            out[key] = max(x, y) if key == "exclusiveMinimum" else min(x, y)
+        elif key == "required":
+            out[key] = list(dict.fromkeys(list(x) + list(y)))
+        elif key == "properties":
+            out[key] = {**x, **y, **{k: {"allOf": [x[k], y[k]]} for k in x.keys() & y.keys()}}
+        elif key in ("items", "additionalProperties") and isinstance(x, dict) and isinstance(y, dict):
+            out[key] = {"allOf": [x, y]}
+        elif key == "additionalProperties":
+            out[key] = False if False in (x, y) else (x if isinstance(x, dict) else y)
+        elif key == "enum":
+            keep = {canonical(v) for v in y}
+            out[key] = [v for v in x if canonical(v) in keep]
+        elif key == "const" and canonical(x) == canonical(y):
+            out[key] = x
+        elif key == "const":
+            return False
+        else:
+            raise UnsupportedSchemaError(f"cannot combine two different '{key}' values", pointer, key)
+    if out.get("additionalProperties") is False:
+        # With additionalProperties false on one side, the other side's extra properties are forbidden.
+        closed = [set(s.get("properties") or {}) for s in (a, b) if s.get("additionalProperties") is False]
+        allowed = set.intersection(*closed)
+        props = out.get("properties") or {}
+        out["properties"] = {k: v for k, v in props.items() if k in allowed}
+        if set(out.get("required") or []) - allowed:
+            return False
+    return out
