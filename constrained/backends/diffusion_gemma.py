@@ -4,8 +4,9 @@ The causal encoder writes the prompt into a KV cache once; each denoising step r
 bidirectional decoder on one canvas block against it. Under our sampler committed tokens
 stay put (skeleton included, never re-noised), open positions are re-noised with tokens
 drawn from their *allowed* sets, and logits are computed only for open positions (the lm_head
-runs on those rows alone). Self-conditioning gets the previous step's masked logits for
-positions still open and a one-hot of the token for committed ones.
+runs on those rows alone, and on small masks only for the allowed tokens). Self-conditioning
+gets the previous step's masked distribution for positions still open and the token itself
+for committed ones, computed as embeddings directly, so no (canvas × vocabulary) tensor exists.
 """
 from __future__ import annotations
 
@@ -90,12 +91,20 @@ class DiffusionGemmaBackend(Backend):
         part[part < 0] = self.pad_token_id
         block[:, : part.shape[1]] = part
         block = block.to(self.device)
-        sc = self._self_conditioning(state, block, open_positions)
         pos = state.lengths[:, None] + start + torch.arange(L, device=self.device)[None]
         mask = torch.cat([state.mask, torch.ones((B, L), dtype=state.mask.dtype, device=self.device)], dim=1)
-        hidden = self.model.model.decoder(
-            decoder_input_ids=block, past_key_values=state.cache, self_conditioning_logits=sc,
-            decoder_attention_mask=mask, decoder_position_ids=pos).last_hidden_state
+        decoder = self.model.model.decoder
+        soft = self._soft_embeddings(state, block, open_positions)
+        hook = None
+        if soft is not None:   # our signal replaces the zeros the decoder uses when given no logits
+            hook = decoder.self_conditioning.register_forward_pre_hook(
+                lambda module, args: (args[0], soft.to(args[0].dtype)))
+        try:
+            hidden = decoder(decoder_input_ids=block, past_key_values=state.cache, decoder_attention_mask=mask,
+                             decoder_position_ids=pos).last_hidden_state
+        finally:
+            if hook is not None:
+                hook.remove()
         rows = torch.cat([hidden[b, (o - start).to(self.device)] for b, o in enumerate(open_positions)])
         out = self._head(rows, allowed or {})
         state.previous = {}
@@ -124,15 +133,21 @@ class DiffusionGemmaBackend(Backend):
         logits = logits.float()
         return torch.tanh(logits / self.softcap) * self.softcap
 
-    def _self_conditioning(self, state: _PromptState, block: torch.Tensor, open_positions) -> torch.Tensor | None:
-        """Previous step's masked logits where still open, a one-hot of the token elsewhere."""
+    def _soft_embeddings(self, state: _PromptState, block: torch.Tensor, open_positions) -> torch.Tensor | None:
+        """What the decoder computes as ``softmax(logits) @ embeddings`` for self-conditioning,
+        without a vocabulary-wide tensor for the whole canvas: a committed (or noise) token's
+        own embedding, and for a position still open the embedding mix of the allowed tokens
+        under the previous step's masked logits."""
         if not state.previous:
             return None
-        B, L = block.shape
-        sc = torch.full((B, L, self.vocab.size), float("-inf"), device=self.device)
-        sc.scatter_(2, block[:, :, None], 0.0)
+        embed = self.model.model.decoder.embed_tokens
+        soft = embed(block)                                   # one-hot rows, already scaled
+        weight, scale = embed.weight, embed.embed_scale.to(embed.weight.dtype)
         for b, opened in enumerate(open_positions):
             for p in opened.tolist():
-                if (b, p) in state.previous:
-                    sc[b, p - state.block_start] = state.previous[(b, p)]
-        return sc
+                row = state.previous.get((b, p))
+                if row is not None:
+                    ids = torch.isfinite(row).nonzero().squeeze(1)
+                    probs = torch.softmax(row[ids], dim=0).to(weight.dtype)
+                    soft[b, p - state.block_start] = (probs @ weight.index_select(0, ids)) * scale
+        return soft
