@@ -162,35 +162,39 @@ class SchemaCompiler:
 
     def _inline_object(self, schema) -> bool:
         return (isinstance(schema, dict) and self._types(schema, "#") == ["object"]
-                and not ({"enum", "const", "anyOf", "oneOf"} & set(schema)) and bool(schema.get("required")))
+                and not ({"enum", "const", "anyOf", "oneOf"} & set(schema))
+                and bool(schema.get("required") or schema.get("properties")))
 
     def _object_parts(self, schema, pointer: str) -> list[Part]:
+        """``{"key": `` pinned for members that are always present; each optional member is a
+        slot of its own (``, "key": value`` or nothing), independent of the others because a
+        present member always stands before it (or after it, for those before the first).
+
+        An object with no required member gets its first member written anyway (optional
+        members may be present), so it has a skeleton too.
+        """
         self._check_keywords(schema, pointer)
-        members = self._members(schema, pointer)
-        parts: list[Part] = ["{"]
-        pending: list[tuple[str, Value]] = []   # optional members waiting for a slot
-        seen_required = False
-
-        def flush(after_required: bool) -> None:
-            if not pending:
-                return
-            nodes = [optional(seq(lit(", "), lit(k), v.node) if after_required else seq(lit(k), v.node, lit(", ")))
-                     for k, v in pending]
-            parts.append(Slot(seq(*nodes), sum(len(k) + v.chars + 2 for k, v in pending), pointer))
-            pending.clear()
-
-        for name, sub_schema, sub_ptr, required in members:
-            key = _dumps(name) + ": "
-            if not required:
-                v = self._value_at(sub_schema, sub_ptr)
-                if not is_empty(v.node):
-                    pending.append((key, v))
+        members = []
+        for name, sub_schema, sub_ptr, required in self._members(schema, pointer):
+            if required:
+                members.append((name, sub_schema, sub_ptr, True, None))
                 continue
-            flush(seen_required)
-            parts.append((", " if seen_required else "") + key)
-            seen_required = True
-            parts.extend(self._parts(sub_schema, sub_ptr))
-        flush(True)
+            v = self._value_at(sub_schema, sub_ptr)
+            if not is_empty(v.node):
+                members.append((name, sub_schema, sub_ptr, False, v))
+        if members and not any(m[3] for m in members):
+            members[0] = (*members[0][:3], True, None)
+        parts: list[Part] = ["{"]
+        seen_required = False
+        for name, sub_schema, sub_ptr, required, v in members:
+            key = _dumps(name) + ": "
+            if required:
+                parts.append((", " if seen_required else "") + key)
+                seen_required = True
+                parts.extend(self._parts(sub_schema, sub_ptr))
+            else:
+                node = seq(lit(", "), lit(key), v.node) if seen_required else seq(lit(key), v.node, lit(", "))
+                parts.append(Slot(optional(node), len(key) + v.chars + 2, sub_ptr))
         parts.append("}")
         return parts
 
