@@ -104,3 +104,19 @@ def test_product_is_intersection():
     b = compile_dfa(repeat(lit("a"), 2, 3))
     p = product(a, b)
     assert [p.matches(x) for x in (b"a", b"aa", b"aaa", b"aaaa", b"ab")] == [False, True, True, False, False]
+
+
+def test_every_format_checker_accepts_what_we_emit():
+    import random
+
+    import jsonschema
+    rng = random.Random(1)
+    checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
+    for name in sorted(checker.checkers):
+        dfa = compile_dfa(seq(lit('"'), pattern_content(format_pattern(name)), lit('"')))
+        seen = 0
+        while seen < 60:
+            text = _walk(dfa, rng, 120)
+            if text is not None:
+                assert checker.conforms(json.loads(text), name), (name, text)
+                seen += 1

@@ -23,7 +23,8 @@ string_schemas = st.one_of(
               st.integers(0, 3), st.one_of(st.none(), st.integers(0, 8))),
     st.sampled_from([{"format": "date"}, {"format": "date-time"}, {"format": "time"}, {"format": "email"},
                      {"format": "uuid"}, {"pattern": "^[A-Z]{2}-\\d+$"}, {"pattern": "ab|cd", "maxLength": 6},
-                     {"format": "email", "maxLength": 12}]).map(lambda extra: {"type": "string", **extra}))
+                     {"format": "email", "maxLength": 12}, {"format": "uri"}, {"format": "hostname"},
+                     {"format": "ipv6"}, {"format": "duration"}]).map(lambda extra: {"type": "string", **extra}))
 
 
 def _bounded(type_name):

@@ -28,6 +28,13 @@ VALID_BY_CONSTRUCTION = [
                {"properties": {"a": {"minLength": 2}, "b": {"type": "boolean"}}, "required": ["b"]}]},
     {"allOf": [{"type": "integer", "minimum": 3}, {"maximum": 7}, {"enum": [1, 4, 9, 5.0]}]},
     {"oneOf": [{"type": "string"}, {"type": "integer"}], "maxLength": 2},
+    {"type": "object", "properties": {"x1": {"type": "string"}, "y": {"type": "integer"}}, "required": ["x1"],
+     "patternProperties": {"^x": {"maxLength": 2}}, "additionalProperties": False},
+    {"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}, "c": {"type": "null"}},
+     "dependentRequired": {"a": ["b"]}, "propertyNames": {"maxLength": 1}, "maxProperties": 2},
+    {"type": "object", "properties": {"a": {"type": "integer"}, "bb": {"type": "integer"}, "c": {"type": "null"}},
+     "required": ["a"], "dependencies": {"a": ["c"], "bb": {"required": ["a"]}}, "minProperties": 2},
+    {"type": "object", "properties": {"a": {"type": "boolean"}, "b": {"type": "boolean"}}, "minProperties": 2},
 ]
 
 
@@ -50,6 +57,9 @@ def test_outputs_validate(model, schema):
     ({"$schema": "http://json-schema.org/draft-03/schema#", "type": "integer", "divisibleBy": 7}, UnsupportedSchemaError),
     ({"allOf": [{"type": "string", "pattern": "^a"}, {"pattern": "b$"}]}, UnsupportedSchemaError),
     ({"allOf": [{"type": "string"}, {"type": "integer"}]}, UnsatisfiableSchemaError),
+    ({"type": "object", "required": ["a", "b"], "maxProperties": 1}, UnsatisfiableSchemaError),
+    ({"type": "object", "required": ["ab"], "propertyNames": {"maxLength": 1}}, UnsatisfiableSchemaError),
+    ({"type": "object", "properties": {"a": {}}, "minProperties": 3}, UnsupportedSchemaError),
     # the only such float needs 16 digits; shorter texts would round onto the bound
     ({"type": "number", "minimum": 0.9999999999999999, "exclusiveMaximum": 1}, UnsatisfiableSchemaError),
 ])

@@ -10,13 +10,14 @@ we accept; a schema with no such instance raises :class:`UnsatisfiableSchemaErro
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 import jsonschema
 
 from ..automaton.regex import EMPTY, Node, alt, intersect, is_empty, lit, optional, repeat, seq, star
 from ..errors import InvalidPatternError, SchemaError, UnsatisfiableSchemaError, UnsupportedSchemaError
-from .formats import UNSUPPORTED_FORMATS, format_pattern
+from .formats import format_pattern
 from .merge import canonical, merge
 from .numbers import FLOAT_SAFE, number_regex
 from .strings import json_string, pattern_content
@@ -30,17 +31,18 @@ _HANDLED = {
     "type", "enum", "const", "$ref", "$defs", "definitions", "anyOf", "oneOf",
     "properties", "required", "additionalProperties", "items", "prefixItems", "minItems", "maxItems",
     "minLength", "maxLength", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
-    "exclusiveMaximum", "discriminator", "allOf", "additionalItems",
+    "exclusiveMaximum", "discriminator", "allOf", "additionalItems", "patternProperties", "propertyNames",
+    "dependentRequired", "dependentSchemas", "dependencies", "minProperties", "maxProperties",
 }
 # Keywords that constrain values in ways not handled yet: refusing beats emitting invalid output.
 _UNSUPPORTED = {
-    "not", "if", "then", "else", "patternProperties", "dependentRequired", "dependentSchemas",
-    "dependencies", "unevaluatedProperties", "unevaluatedItems", "contains", "minContains",
-    "maxContains", "propertyNames", "multipleOf", "uniqueItems", "minProperties", "maxProperties",
+    "not", "if", "then", "else", "unevaluatedProperties", "unevaluatedItems", "contains", "minContains",
+    "maxContains", "multipleOf", "uniqueItems",
     "$dynamicRef", "$recursiveRef",
 }
 _TYPE_KEYWORDS = {
-    "object": {"properties", "required", "additionalProperties"},
+    "object": {"properties", "required", "additionalProperties", "patternProperties", "propertyNames",
+               "minProperties", "maxProperties", "dependentRequired", "dependentSchemas", "dependencies"},
     "array": {"items", "prefixItems", "minItems", "maxItems"},
     "string": {"minLength", "maxLength", "pattern", "format"},
     "number": {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"},
@@ -225,12 +227,9 @@ class SchemaCompiler:
         for kw in schema:
             if kw in _UNSUPPORTED:
                 value = schema[kw]
-                harmless = (kw == "uniqueItems" and value is False) or (kw == "patternProperties" and not value)
+                harmless = kw == "uniqueItems" and value is False
                 if not harmless:
                     raise UnsupportedSchemaError(f"'{kw}' is not supported yet", _ptr(pointer, kw), kw)
-        fmt = schema.get("format")
-        if fmt in UNSUPPORTED_FORMATS and "string" in self._types(schema, pointer):
-            raise UnsupportedSchemaError(f"format '{fmt}' is not supported yet", _ptr(pointer, "format"), "format")
 
     def _types(self, schema: dict, pointer: str) -> list[str]:
         t = schema.get("type")
@@ -323,17 +322,80 @@ class SchemaCompiler:
         return types, tags, literals
 
     def _members(self, schema: dict, pointer: str):
+        """(name, schema, pointer, required) of every member we may emit, in order.
+
+        We never emit keys beyond ``properties`` and ``required``, so ``patternProperties``
+        only adds constraints to matching names; ``propertyNames``, dependencies and
+        ``maxProperties`` drop optional members (absence is always allowed) and
+        ``minProperties`` makes optional members required (presence is allowed too).
+        """
         props = schema.get("properties") or {}
         required = list(dict.fromkeys(schema.get("required") or []))
-        extra = schema.get("additionalProperties", True)
-        out = [(name, sub, _ptr(pointer, "properties", name), name in required) for name, sub in props.items()]
-        for name in required:
-            if name not in props:
-                if extra is False:
-                    raise UnsatisfiableSchemaError(
-                        f"required property '{name}' is forbidden by additionalProperties: false",
-                        _ptr(pointer, "required"), "required")
-                out.append((name, True if extra is True else extra, _ptr(pointer, "additionalProperties"), True))
+        deps = dict(schema.get("dependentRequired") or {})
+        deps.update({k: v for k, v in (schema.get("dependencies") or {}).items() if isinstance(v, list)})
+        dep_schemas = dict(schema.get("dependentSchemas") or {})
+        dep_schemas.update({k: v for k, v in (schema.get("dependencies") or {}).items() if not isinstance(v, list)})
+        for name in required:                             # required members pull in their dependencies
+            required.extend(d for d in deps.get(name, []) if d not in required)
+            if name in dep_schemas:
+                raise UnsupportedSchemaError(f"a schema dependency of required property '{name}'",
+                                             _ptr(pointer, "dependentSchemas"), "dependentSchemas")
+        names = list(props) + [n for n in required if n not in props]
+        names_ok = self._root_validator.evolve(schema=schema.get("propertyNames", True))
+        out = []
+        for name in names:
+            is_required = name in required
+            droppable = name in dep_schemas or any(d not in required for d in deps.get(name, []))
+            if not names_ok.is_valid(name) or (droppable and not is_required):
+                if is_required:
+                    raise UnsatisfiableSchemaError(f"required property '{name}' is not an allowed name",
+                                                   _ptr(pointer, "propertyNames"), "propertyNames")
+                continue
+            sub, sub_ptr = self._member_schema(schema, name, pointer)
+            out.append((name, sub, sub_ptr, is_required))
+        return self._count_members(schema, out, pointer)
+
+    def _member_schema(self, schema: dict, name: str, pointer: str):
+        props = schema.get("properties") or {}
+        matching = []
+        for pat, sub in (schema.get("patternProperties") or {}).items():
+            try:
+                if re.search(pat, name):
+                    matching.append(sub)
+            except re.error as exc:
+                raise InvalidPatternError(f"invalid pattern {pat!r}: {exc}", _ptr(pointer, "patternProperties"),
+                                          "patternProperties") from None
+        if name in props:
+            base, ptr = props[name], _ptr(pointer, "properties", name)
+        elif matching:
+            base, ptr = True, _ptr(pointer, "patternProperties")
+        else:
+            base, ptr = schema.get("additionalProperties", True), _ptr(pointer, "additionalProperties")
+            if base is False:
+                raise UnsatisfiableSchemaError(f"required property '{name}' is forbidden by additionalProperties: false",
+                                               _ptr(pointer, "required"), "required")
+        return ({"allOf": [base, *matching]} if matching else base), ptr
+
+    def _count_members(self, schema: dict, members: list, pointer: str) -> list:
+        lo, hi = schema.get("minProperties", 0), schema.get("maxProperties")
+        n_required = sum(m[3] for m in members)
+        if hi is not None and n_required > hi:
+            raise UnsatisfiableSchemaError(f"{n_required} required properties exceed maxProperties {hi}",
+                                           _ptr(pointer, "maxProperties"), "maxProperties")
+        if len(members) < lo:
+            raise UnsupportedSchemaError(f"minProperties {lo} needs properties beyond the {len(members)} listed",
+                                         _ptr(pointer, "minProperties"), "minProperties")
+        out, optional_left = [], (None if hi is None else hi - n_required)
+        promote = max(0, lo - n_required)
+        for name, sub, ptr, required in members:
+            if not required and promote:
+                required, promote = True, promote - 1
+                optional_left = None if optional_left is None else optional_left - 1
+            elif not required and optional_left is not None:
+                if optional_left <= 0:
+                    continue
+                optional_left -= 1
+            out.append((name, sub, ptr, required))
         return out
 
     def _typed(self, type_name: str, schema: dict, pointer: str) -> Value:
