@@ -35,6 +35,9 @@ VALID_BY_CONSTRUCTION = [
     {"type": "object", "properties": {"a": {"type": "integer"}, "bb": {"type": "integer"}, "c": {"type": "null"}},
      "required": ["a"], "dependencies": {"a": ["c"], "bb": {"required": ["a"]}}, "minProperties": 2},
     {"type": "object", "properties": {"a": {"type": "boolean"}, "b": {"type": "boolean"}}, "minProperties": 2},
+    {"$defs": {"s": {"type": "string", "minLength": 2}}, "$ref": "#/$defs/s", "maxLength": 3},
+    {"$schema": "http://json-schema.org/draft-07/schema#", "definitions": {"s": {"type": "integer"}},
+     "properties": {"a": {"$ref": "#/definitions/s", "type": "string"}}, "required": ["a"]},
 ]
 
 

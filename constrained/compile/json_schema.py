@@ -18,7 +18,7 @@ import jsonschema
 from ..automaton.regex import EMPTY, Node, alt, intersect, is_empty, lit, optional, repeat, seq, star
 from ..errors import InvalidPatternError, SchemaError, UnsatisfiableSchemaError, UnsupportedSchemaError
 from .formats import format_pattern
-from .merge import canonical, merge
+from .merge import ANNOTATIONS, canonical, merge
 from .numbers import FLOAT_SAFE, number_regex
 from .strings import json_string, pattern_content
 
@@ -102,6 +102,7 @@ class SchemaCompiler:
         if cls is jsonschema.Draft3Validator:
             raise UnsupportedSchemaError("draft 3 schemas are not supported", "#", "$schema")
         self._draft2020 = cls is jsonschema.Draft202012Validator
+        self._siblings_apply = cls in (jsonschema.Draft201909Validator, jsonschema.Draft202012Validator)
         if _has_nested_id(schema):
             raise UnsupportedSchemaError("nested '$id' (relative reference bases) is not supported", "#", "$id")
 
@@ -120,9 +121,7 @@ class SchemaCompiler:
             ref = schema["$ref"]
             if ref in entered:
                 raise SchemaError(f"circular reference {ref!r}", pointer, "$ref")
-            extra = set(schema) - {"$ref", "description", "title", "default", "examples", "$comment"}
-            if extra & (_HANDLED | _UNSUPPORTED) - {"$defs", "definitions"}:
-                raise UnsupportedSchemaError("$ref beside other constraints is not supported", pointer, "$ref")
+            siblings = {k: v for k, v in schema.items() if k != "$ref" and k not in ANNOTATIONS}
             if not isinstance(ref, str) or not (ref == "#" or ref.startswith("#/")):
                 raise UnsupportedSchemaError(f"only local JSON-pointer references are supported, got {ref!r}",
                                              pointer, "$ref")
@@ -134,7 +133,10 @@ class SchemaCompiler:
                 except (KeyError, IndexError, ValueError, TypeError):
                     raise SchemaError(f"reference {ref!r} does not resolve", pointer, "$ref") from None
             entered.append(ref)
-            schema, pointer = target, ref
+            if siblings and self._siblings_apply:      # 2019-09+: $ref AND its sibling keywords
+                target, _, more = self._resolve(target, ref)
+                return {"allOf": [siblings, target]}, ref, entered + more
+            schema, pointer = target, ref            # earlier drafts ignore $ref's siblings
         return schema, pointer, entered
 
     def _enter(self, refs: list[str]) -> bool:
