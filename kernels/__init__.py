@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from .allowed_logits_torch import allowed_logits_torch
 from .apply_token_bitmask_torch import apply_token_bitmask_inplace_torch
 from .masked_pick_torch import masked_pick_torch
 
@@ -41,4 +42,13 @@ def masked_pick(logits: torch.Tensor, temperature: float = 0.0, generator: torch
     return masked_pick_torch(logits, temperature, generator)
 
 
-__all__ = ["apply_token_bitmask_inplace", "apply_token_bitmask_inplace_torch", "masked_pick", "masked_pick_torch"]
+def allowed_logits(hidden: torch.Tensor, weight: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """(R, K) logits ``hidden[r] · weight[ids[r, k]]``; ids padded with -1 give -inf."""
+    if hidden.is_cuda and _triton_available():
+        from .allowed_logits_triton import allowed_logits_triton
+        return allowed_logits_triton(hidden, weight, ids)
+    return allowed_logits_torch(hidden, weight, ids)
+
+
+__all__ = ["apply_token_bitmask_inplace", "apply_token_bitmask_inplace_torch", "masked_pick", "masked_pick_torch",
+           "allowed_logits", "allowed_logits_torch"]

@@ -6,7 +6,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from constrained.kernels import apply_token_bitmask_inplace, apply_token_bitmask_inplace_torch, masked_pick_torch
+from constrained.kernels import (allowed_logits_torch, apply_token_bitmask_inplace, apply_token_bitmask_inplace_torch,
+                                 masked_pick_torch)
 
 triton = pytest.importorskip("triton")
 
@@ -84,3 +85,21 @@ def test_torch_sampling_follows_the_masked_distribution():
     freq = torch.bincount(tokens, minlength=6).float() / len(tokens)
     assert freq[[0, 2, 5]].sum() == 0
     assert torch.allclose(freq[[1, 3, 4]], torch.tensor([0.5, 0.3, 0.2]), atol=0.02)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 300), st.integers(1, 70), st.integers(0, 10**6))
+def test_triton_allowed_logits_match_torch(n_rows, hidden_size, k, seed):
+    from constrained.kernels.allowed_logits_triton import allowed_logits_triton
+    g = torch.Generator().manual_seed(seed)
+    hidden = torch.randn(n_rows, hidden_size, generator=g)
+    weight = torch.randn(500, hidden_size, generator=g)
+    ids = torch.randint(0, 500, (n_rows, k), generator=g)
+    ids[torch.rand(n_rows, k, generator=g) < 0.3] = -1                      # ragged rows
+    want = allowed_logits_torch(hidden, weight, ids)
+    got = allowed_logits_triton(hidden, weight, ids, block_k=32, block_h=64)
+    assert torch.equal(torch.isinf(got), torch.isinf(want))
+    assert torch.allclose(got[~torch.isinf(want)], want[~torch.isinf(want)], atol=1e-4)
+    full = hidden @ weight.T
+    valid = ids >= 0
+    assert torch.allclose(want[valid], full.gather(1, ids.clamp(min=0))[valid], atol=1e-4)

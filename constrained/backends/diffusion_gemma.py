@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..errors import ModelLoadError
+from ..kernels import allowed_logits
 from ..vocabulary import TokenVocabulary
 from .base import Backend
 
@@ -124,9 +125,17 @@ class DiffusionGemmaBackend(Backend):
         if full:
             idx = torch.tensor(full, device=self.device)
             out[idx] = self._softcap(rows[idx] @ weight.T)
-        for j, ids in allowed.items():
+        if allowed:
+            which = list(allowed)
+            width = max(len(ids) for ids in allowed.values())
+            ids = torch.full((len(which), width), -1, dtype=torch.long)
+            for i, j in enumerate(which):
+                ids[i, : len(allowed[j])] = allowed[j]
             ids = ids.to(self.device)
-            out[j, ids] = self._softcap(weight.index_select(0, ids) @ rows[j])
+            small = self._softcap(allowed_logits(rows[which], weight, ids))
+            for i, j in enumerate(which):
+                n = len(allowed[j])
+                out[j, ids[i, :n]] = small[i, :n]
         return out
 
     def _softcap(self, logits: torch.Tensor) -> torch.Tensor:
