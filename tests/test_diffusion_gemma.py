@@ -91,30 +91,25 @@ def test_ragged_batch_shares_forwards(dg):
     assert max(s.forwards for s in g.batch_stats) <= max(gen.last_stats.forwards for gen in single) + 2
 
 
+def _first_step(dg, prompts, allowed=None):
+    """Logits of a fresh 8-position block (all open, fixed noise) for each prompt."""
+    canvas = torch.full((len(prompts), 8), -1, dtype=torch.long)
+    state = dg.encode(prompts)
+    dg.start_block(state, canvas, 0)
+    return dg.logits(state, canvas, [torch.arange(8)] * len(prompts), [torch.arange(10, 18)] * len(prompts), allowed)
+
+
 def test_left_padding_does_not_change_the_logits(dg):
     """A prompt's logits are the same alone and beside a longer prompt in the batch."""
-    canvas = torch.full((1, 8), -1, dtype=torch.long)
-    open_pos = [torch.arange(8)]
-    noise = [torch.arange(10, 18)]
-    alone = dg.encode(["hello there"])
-    dg.start_block(alone, canvas, 0)
-    a = dg.logits(alone, canvas, open_pos, noise)
-    both = dg.encode(["hello there", "a considerably longer prompt than the first one"])
-    dg.start_block(both, canvas.repeat(2, 1), 0)
-    b = dg.logits(both, canvas.repeat(2, 1), open_pos * 2, noise * 2)
-    assert torch.allclose(a, b[:8], atol=1e-4)
+    alone = _first_step(dg, ["hello there"])
+    both = _first_step(dg, ["hello there", "a considerably longer prompt than the first one"])
+    assert torch.allclose(alone, both[:8], atol=1e-4)
 
 
 def test_small_masks_compute_only_allowed_logits(dg):
-    canvas = torch.full((1, 8), -1, dtype=torch.long)
-    open_pos = [torch.arange(8)]
-    noise = [torch.arange(10, 18)]
-    state = dg.encode(["hello there"])
-    dg.start_block(state, canvas, 0)
-    full = dg.logits(state, canvas, open_pos, noise)
-    dg.start_block(state, canvas, 0)
+    full = _first_step(dg, ["hello there"])
     ids = torch.tensor([3, 40, 41, 200])
-    sparse = dg.logits(state, canvas, open_pos, noise, {2: ids, 5: ids[:1]})
+    sparse = _first_step(dg, ["hello there"], {2: ids, 5: ids[:1]})
     assert torch.allclose(sparse[2, ids], full[2, ids], atol=1e-5) and torch.allclose(sparse[5, 3], full[5, 3])
     assert torch.isinf(sparse[2]).sum() == dg.vocab.size - 4
     assert torch.equal(sparse[[0, 1, 3, 4, 6, 7]], full[[0, 1, 3, 4, 6, 7]])
