@@ -36,6 +36,7 @@ VALID_BY_CONSTRUCTION = [
      "required": ["a"], "dependencies": {"a": ["c"], "bb": {"required": ["a"]}}, "minProperties": 2},
     {"type": "object", "properties": {"a": {"type": "boolean"}, "b": {"type": "boolean"}}, "minProperties": 2},
     {"$defs": {"s": {"type": "string", "minLength": 2}}, "$ref": "#/$defs/s", "maxLength": 3},
+    {"allOf": [{"type": "integer", "x-doc": "a"}, {"maximum": 3, "x-doc": "b"}]},
     {"$schema": "http://json-schema.org/draft-07/schema#", "definitions": {"s": {"type": "integer"}},
      "properties": {"a": {"$ref": "#/definitions/s", "type": "string"}}, "required": ["a"]},
 ]

@@ -14,6 +14,15 @@ from ..errors import UnsupportedSchemaError
 
 ANNOTATIONS = {"title", "description", "default", "examples", "$comment", "deprecated", "readOnly",
                "writeOnly", "$schema", "$id", "discriminator", "$defs", "definitions"}
+# Keywords that constrain values; anything else (x-*, vendor annotations) carries no constraint.
+VALIDATION = {
+    "type", "enum", "const", "properties", "required", "additionalProperties", "items", "prefixItems",
+    "additionalItems", "minItems", "maxItems", "minLength", "maxLength", "pattern", "format", "minimum",
+    "maximum", "exclusiveMinimum", "exclusiveMaximum", "anyOf", "oneOf", "allOf", "not", "if", "then", "else",
+    "patternProperties", "propertyNames", "dependentRequired", "dependentSchemas", "dependencies",
+    "minProperties", "maxProperties", "multipleOf", "uniqueItems", "contains", "minContains", "maxContains",
+    "unevaluatedProperties", "unevaluatedItems", "$ref",
+}
 _LOWER = {"minimum", "minLength", "minItems", "minProperties"}
 _UPPER = {"maximum", "maxLength", "maxItems", "maxProperties"}
 
@@ -50,7 +59,7 @@ def merge(a, b, pointer: str = "#"):
         return a
     out: dict = {}
     for key in list(a) + [k for k in b if k not in a]:
-        if key in ANNOTATIONS:
+        if key in ANNOTATIONS or key not in VALIDATION:
             continue
         if key not in b or key not in a or a[key] == b[key]:
             out[key] = a[key] if key in a else b[key]
