@@ -151,12 +151,11 @@ class DiffusionGemmaBackend(Backend):
             return None
         embed = self.model.model.decoder.embed_tokens
         soft = embed(block)                                   # one-hot rows, already scaled
-        weight, scale = embed.weight, embed.embed_scale.to(embed.weight.dtype)
-        for b, opened in enumerate(open_positions):
-            for p in opened.tolist():
-                row = state.previous.get((b, p))
-                if row is not None:
-                    ids = torch.isfinite(row).nonzero().squeeze(1)
-                    probs = torch.softmax(row[ids], dim=0).to(weight.dtype)
-                    soft[b, p - state.block_start] = (probs @ weight.index_select(0, ids)) * scale
+        where = [(b, p) for b, opened in enumerate(open_positions) for p in opened.tolist() if (b, p) in state.previous]
+        if where:
+            probs = torch.softmax(torch.stack([state.previous[k] for k in where]), dim=-1).to(embed.weight.dtype)
+            mixed = (probs @ embed.weight) * embed.embed_scale.to(embed.weight.dtype)
+            rows = torch.tensor([b for b, _ in where], device=self.device)
+            cols = torch.tensor([p - state.block_start for _, p in where], device=self.device)
+            soft[rows, cols] = mixed
         return soft
