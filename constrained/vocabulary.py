@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -154,9 +156,12 @@ class TokenVocabulary:
         """
         backend = getattr(tokenizer, "backend_tokenizer", tokenizer)
         spec = backend.to_str()
-        key = hashlib.sha256(spec.encode()).hexdigest()[:16] + f"-{size}"
-        cached = _CACHE.get(key)
+        special_ids = sorted(set(getattr(tokenizer, "all_special_ids", []) or []))
+        salt = f"{_ANALYSIS_VERSION}{special_ids}"      # a new analysis invalidates old cache files
+        key = hashlib.sha256((spec + salt).encode()).hexdigest()[:16] + f"-{size}"
+        cached = _CACHE.get(key) or _load_cached(key)
         if cached is not None:
+            _CACHE[key] = cached
             return cached
         data = json.loads(spec)
         kind = _kind_of(data)
@@ -177,6 +182,7 @@ class TokenVocabulary:
         generable = np.array([bool(b) and i not in special for i, b in enumerate(token_bytes)], bool)
         out = cls(token_bytes, generable, key, kind)
         _CACHE[key] = out
+        _save_cached(out)
         return out
 
 
@@ -234,3 +240,44 @@ class TokenTrie:
 
 
 _CACHE: dict[str, TokenVocabulary] = {}
+_ANALYSIS_VERSION = 1
+
+
+def cache_dir() -> Path:
+    """Where tokenizer analyses are kept (``$CONSTRAINED_CACHE``, else ~/.cache/constrained)."""
+    return Path(os.environ.get("CONSTRAINED_CACHE", Path.home() / ".cache" / "constrained"))
+
+
+def _cache_file(key: str) -> Path:
+    return cache_dir() / f"vocab-{key}.npz"
+
+
+def _save_cached(vocab: TokenVocabulary) -> None:
+    """Store the analysis (bytes, byte matrix, trie) so the next process loads it in a blink."""
+    matrix, lengths = vocab.byte_matrix
+    trie = vocab.trie
+    path = _cache_file(vocab.content_hash)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(tmp, matrix=matrix, lengths=lengths, generable=vocab.generable, kind=np.array(vocab.kind),
+                 parent=trie.parent, byte=trie.byte, depth_start=trie.depth_start, token_node=trie.token_node)
+        os.replace(tmp, path)
+    except OSError:
+        pass          # a read-only home only costs the analysis again next time
+
+
+def _load_cached(key: str) -> TokenVocabulary | None:
+    path = _cache_file(key)
+    if not path.exists():
+        return None
+    try:
+        with np.load(path) as z:
+            matrix, lengths = z["matrix"], z["lengths"]
+            token_bytes = [row[:n].tobytes() for row, n in zip(matrix, lengths.tolist())]
+            vocab = TokenVocabulary(token_bytes, z["generable"], key, str(z["kind"]))
+            vocab._matrix, vocab._lengths = matrix, lengths
+            vocab._trie = TokenTrie(z["parent"], z["byte"], z["depth_start"], z["token_node"])
+        return vocab
+    except (OSError, KeyError, ValueError):
+        return None   # a damaged cache file is rebuilt

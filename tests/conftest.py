@@ -3,6 +3,7 @@ import os
 
 os.environ.setdefault("TRITON_INTERPRET", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ["CONSTRAINED_CACHE"] = __import__("tempfile").mkdtemp(prefix="constrained-cache-")  # hermetic
 
 from pathlib import Path  # noqa: E402
 

@@ -73,3 +73,15 @@ def test_real_tokenizers_round_trip(name):
         ids = tok(text, add_special_tokens=False).input_ids
         decoded = vocab.decode(ids).decode("utf-8")
         assert decoded.lstrip(" ") == text.lstrip(" ") or decoded == tok.decode(ids)
+
+
+def test_analysis_is_cached_on_disk():
+    from constrained import vocabulary
+    tok = build_tokenizer("byte_level")
+    first = TokenVocabulary.from_tokenizer(tok, size=len(tok) + 3)
+    assert vocabulary._cache_file(first.content_hash).exists()
+    vocabulary._CACHE.clear()
+    again = TokenVocabulary.from_tokenizer(tok, size=len(tok) + 3)
+    assert again is not first
+    assert again.token_bytes == first.token_bytes and (again.generable == first.generable).all()
+    assert (again.trie.token_node == first.trie.token_node).all() and again.kind == first.kind
