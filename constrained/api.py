@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, TypeAdapter
+from pydantic import TypeAdapter
 
 from .backends.base import Backend
 from .compile.json_schema import SchemaCompiler

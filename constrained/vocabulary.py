@@ -77,6 +77,7 @@ class TokenVocabulary:
     kind: str
     _matrix: np.ndarray | None = field(default=None, repr=False)
     _trie: "TokenTrie | None" = field(default=None, repr=False)
+    _lookup: dict[bytes, int] | None = field(default=None, repr=False)
 
     @property
     def size(self) -> int:
@@ -100,14 +101,15 @@ class TokenVocabulary:
             self._trie = TokenTrie.build(*self.byte_matrix)
         return self._trie
 
-    @lru_cache(maxsize=None)
     def lookup(self) -> dict[bytes, int]:
-        """bytes → a generable token id (the lowest id when several share bytes)."""
-        table: dict[bytes, int] = {}
-        for i, b in enumerate(self.token_bytes):
-            if self.generable[i] and b not in table:
-                table[b] = i
-        return table
+        """bytes → a generable token id (the lowest id when several share bytes), built once."""
+        if self._lookup is None:
+            table: dict[bytes, int] = {}
+            for i, b in enumerate(self.token_bytes):
+                if self.generable[i] and b not in table:
+                    table[b] = i
+            self._lookup = table
+        return self._lookup
 
     def tokenize_exact(self, text: str) -> list[int]:
         """Fewest tokens whose bytes concatenate to exactly ``text`` (for pinned skeleton text).

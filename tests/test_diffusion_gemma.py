@@ -1,5 +1,4 @@
 """DiffusionGemma backend (tiny random config built here): outputs validate, block by block."""
-import json
 
 import jsonschema
 import pytest

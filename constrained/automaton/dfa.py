@@ -139,7 +139,7 @@ def _byte_classes(bitsets: set[int]) -> tuple[np.ndarray, list[int]]:
     """class of each byte (256,), and the members-bitset of each class: bytes that no edge
     set tells apart share a class."""
     class_of = np.zeros(256, np.int64)
-    for i, bits in enumerate(sorted(bitsets)):
+    for bits in sorted(bitsets):
         member = np.array([(bits >> b) & 1 for b in range(256)], np.int64)
         class_of = class_of * 2 + member
         _, class_of = np.unique(class_of, return_inverse=True)
