@@ -16,7 +16,7 @@ def model():
 @pytest.mark.parametrize("schema, keyword, pointer", [
     ({"type": "object", "properties": {"a": {"type": "integer", "multipleOf": 3}}}, "multipleOf", "#/properties/a/multipleOf"),
     ({"type": "array", "items": {"type": "string"}, "uniqueItems": True}, "uniqueItems", "#/uniqueItems"),
-    ({"not": {"type": "string"}}, "not", "#/not"),
+    ({"not": {"type": "string", "minLength": 2}}, "not", "#/not"),
     ({"type": "array", "contains": {"type": "integer"}}, "contains", "#/contains"),
     ({"properties": {"a": {"if": {"type": "string"}, "then": {"maxLength": 2}}}}, "if", "#/properties/a/if"),
     ({"$ref": "https://example.com/schema.json"}, "$ref", "#"),

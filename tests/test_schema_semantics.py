@@ -37,6 +37,9 @@ VALID_BY_CONSTRUCTION = [
     {"type": "object", "properties": {"a": {"type": "boolean"}, "b": {"type": "boolean"}}, "minProperties": 2},
     {"$defs": {"s": {"type": "string", "minLength": 2}}, "$ref": "#/$defs/s", "maxLength": 3},
     {"allOf": [{"type": "integer", "x-doc": "a"}, {"maximum": 3, "x-doc": "b"}]},
+    {"not": {"type": ["string", "object", "array", "number"]}},
+    {"type": "array", "items": {"type": "integer"}, "maxItems": 1, "uniqueItems": True},
+    {"properties": {"a": {"not": {"type": "null"}, "maxLength": 2}}, "required": ["a"]},
     {"$schema": "http://json-schema.org/draft-07/schema#", "definitions": {"s": {"type": "integer"}},
      "properties": {"a": {"$ref": "#/definitions/s", "type": "string"}}, "required": ["a"]},
 ]
@@ -64,6 +67,9 @@ def test_outputs_validate(model, schema):
     ({"type": "object", "required": ["a", "b"], "maxProperties": 1}, UnsatisfiableSchemaError),
     ({"type": "object", "required": ["ab"], "propertyNames": {"maxLength": 1}}, UnsatisfiableSchemaError),
     ({"type": "object", "properties": {"a": {}}, "minProperties": 3}, UnsupportedSchemaError),
+    ({"not": {"type": "string", "maxLength": 3}}, UnsupportedSchemaError),
+    ({"type": "number", "not": {"type": "integer"}}, UnsupportedSchemaError),
+    ({"type": "string", "not": {}}, SchemaError),
     # the only such float needs 16 digits; shorter texts would round onto the bound
     ({"type": "number", "minimum": 0.9999999999999999, "exclusiveMaximum": 1}, UnsatisfiableSchemaError),
 ])

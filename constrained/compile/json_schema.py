@@ -229,16 +229,39 @@ class SchemaCompiler:
         for kw in schema:
             if kw in _UNSUPPORTED:
                 value = schema[kw]
-                harmless = kw == "uniqueItems" and value is False
+                harmless = (kw == "uniqueItems" and (value is False or schema.get("maxItems", 2) <= 1)) or \
+                    (kw == "not" and self._excluded_types(schema, pointer) is not None)
                 if not harmless:
                     raise UnsupportedSchemaError(f"'{kw}' is not supported yet", _ptr(pointer, kw), kw)
+
+    def _excluded_types(self, schema: dict, pointer: str) -> set[str] | None:
+        """Types ruled out by ``not`` when it only names types (``not: {"type": ...}``); None
+        for any other form of ``not``."""
+        if "not" not in schema:
+            return set()
+        negated, _, _ = self._resolve(schema["not"], _ptr(pointer, "not"))
+        if negated is False:
+            return set()
+        if negated is True or negated == {}:
+            return set(_ALL_TYPES)
+        if not isinstance(negated, dict) or set(negated) - ANNOTATIONS != {"type"}:
+            return None
+        excluded = _types_of(negated["type"])
+        if "number" in excluded:
+            excluded.add("integer")
+        return excluded
 
     def _types(self, schema: dict, pointer: str) -> list[str]:
         t = schema.get("type")
         if t is None:
             inferred = [name for name, kws in _TYPE_KEYWORDS.items() if kws & set(schema)]
-            return inferred or list(_ALL_TYPES)
-        types = [t] if isinstance(t, str) else list(t)
+            types = inferred or list(_ALL_TYPES)
+        else:
+            types = [t] if isinstance(t, str) else list(t)
+        excluded = self._excluded_types(schema, pointer) or set()
+        if "integer" in excluded and "number" in types and "number" not in excluded:
+            raise UnsupportedSchemaError("'not' integer beside number is not supported", _ptr(pointer, "not"), "not")
+        types = [x for x in types if x not in excluded]
         if "number" in types and "integer" in types:
             types.remove("integer")     # every integer is a number
         return types
