@@ -36,8 +36,18 @@ class Timeout(Exception):
     pass
 
 
+_armed = False
+
+
 def _alarm(signum, frame):
-    raise Timeout()
+    if _armed:                 # a late signal after the work ended is ignored
+        raise Timeout()
+
+
+def _arm(seconds: int) -> None:
+    global _armed
+    _armed = seconds > 0
+    signal.alarm(seconds)
 
 
 def sample(split: str, n: int, seed: int = 0) -> list[dict]:
@@ -76,7 +86,7 @@ def main() -> None:
         times = []
         for row in sample(split, args.per_split):
             schema = row["schema"]
-            signal.alarm(args.timeout)
+            _arm(args.timeout)
             try:
                 t0 = time.perf_counter()
                 if args.tokenizer:
@@ -95,15 +105,18 @@ def main() -> None:
                 if bad:
                     crashes.append((row["id"], "INVALID OUTPUT"))
             except Timeout:
+                _arm(0)
                 counts["timeout"] += 1
             except constrained.ConstrainedError as exc:
+                _arm(0)
                 counts["refused"] += 1
                 reasons[f"{type(exc).__name__}: {getattr(exc, 'keyword', '') or str(exc)[:50]}"] += 1
             except Exception as exc:  # noqa: BLE001 - the point is to count these
+                _arm(0)
                 counts["crash"] += 1
                 crashes.append((row["id"], f"{type(exc).__name__}: {str(exc)[:120]}"))
             finally:
-                signal.alarm(0)
+                _arm(0)
         totals.update(counts)
         n = sum(counts.values())
         p50 = statistics.median(times) if times else float("nan")
