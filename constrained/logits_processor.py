@@ -57,11 +57,11 @@ class CanvasLogitsProcessor:
 
     def _rows(self, positions: torch.Tensor):
         """Mask rows; committed positions get a single-token row."""
-        rows = self.state.mask_rows([p for p in positions.tolist() if self.state.tokens[p] < 0]).tolist()
+        open_rows = iter(self.state.mask_rows([p for p in positions.tolist() if self.state.tokens[p] < 0]).tolist())
         out = []
         for p in positions.tolist():
             tok = int(self.state.tokens[p])
-            out.append(self.template.masks.single(tok) if tok >= 0 else rows.pop(0))
+            out.append(self.template.masks.single(tok) if tok >= 0 else next(open_rows))
         return np.array(out, np.int64)
 
     def _lift(self, rows: torch.Tensor, start: int, end: int, order: list[int], argmax: torch.Tensor) -> None:

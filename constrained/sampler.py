@@ -93,15 +93,16 @@ def fill(template: CanvasTemplate, backend: Backend, prompts: list[str],
     results = list(zip(states, denoise(states, backend, backend.encode(prompts), config)))
     for b, prompt in enumerate(prompts):
         state, stats = results[b]
+        full, encoded = state.full_regions(), None
         for _ in range(config.grow_rounds):
-            full = state.full_regions()
             bigger = state.template.grown(full) if full else None
             if bigger is None:
                 break
+            encoded = encoded if encoded is not None else backend.encode([prompt])
             state = state.moved_to(bigger, full)
-            stats.add(denoise([state], backend, backend.encode([prompt]), config)[0])
+            stats.add(denoise([state], backend, encoded, config)[0])
             stats.regrown += len(full)
-        full = state.full_regions()
+            full = state.full_regions()
         if full:
             pointers = ", ".join(state.template.regions[r].pointer for r in full)
             warnings.warn(SlotFullWarning(f"values at {pointers} filled their whole slot and may be cut short; "

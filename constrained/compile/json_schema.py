@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import jsonschema
@@ -18,7 +19,7 @@ import jsonschema
 from ..automaton.regex import EMPTY, Node, alt, intersect, is_empty, lit, optional, repeat, seq, star
 from ..errors import InvalidPatternError, SchemaError, UnsatisfiableSchemaError, UnsupportedSchemaError
 from .formats import format_pattern
-from .merge import ANNOTATIONS, canonical, merge
+from .merge import ANNOTATIONS, canonical, merge, type_set
 from .numbers import FLOAT_SAFE, number_regex
 from .strings import json_string, pattern_content
 
@@ -151,18 +152,27 @@ class SchemaCompiler:
         del self._ref_stack[len(self._ref_stack) - len(refs):]
 
     # --- layout -----------------------------------------------------------------------
-    def _parts(self, schema, pointer: str) -> list[Part]:
+    @contextmanager
+    def _entered(self, schema, pointer: str):
+        """Resolve ``schema`` and merge its ``allOf``, inside the $refs it went through; yields
+        (schema, pointer), or (None, pointer) where recursion is cut."""
         resolved, ptr, refs = self._resolve(schema, pointer)
         if not self._enter(refs):
-            return [Slot(EMPTY, 0, pointer)]
+            yield None, pointer
+            return
         try:
-            resolved = self._flatten_all_of(resolved, ptr)
+            yield self._flatten_all_of(resolved, ptr), ptr
+        finally:
+            self._leave(refs)
+
+    def _parts(self, schema, pointer: str) -> list[Part]:
+        with self._entered(schema, pointer) as (resolved, ptr):
+            if resolved is None:
+                return [Slot(EMPTY, 0, ptr)]
             if self._inline_object(resolved):
                 return self._object_parts(resolved, ptr)
             v = self._value(resolved, ptr)
             return [Slot(v.node, v.chars, ptr, v.literals)]
-        finally:
-            self._leave(refs)
 
     def _inline_object(self, schema) -> bool:
         return (isinstance(schema, dict) and self._types(schema, "#") == ["object"]
@@ -204,13 +214,8 @@ class SchemaCompiler:
 
     # --- flat values ----------------------------------------------------------------
     def _value_at(self, schema, pointer: str) -> Value:
-        resolved, ptr, refs = self._resolve(schema, pointer)
-        if not self._enter(refs):
-            return Value(EMPTY, 0)
-        try:
-            return self._value(self._flatten_all_of(resolved, ptr), ptr)
-        finally:
-            self._leave(refs)
+        with self._entered(schema, pointer) as (resolved, ptr):
+            return Value(EMPTY, 0) if resolved is None else self._value(resolved, ptr)
 
     def _value(self, schema, pointer: str) -> Value:
         if schema is True or schema == {}:
@@ -246,7 +251,7 @@ class SchemaCompiler:
             return set(_ALL_TYPES)
         if not isinstance(negated, dict) or set(negated) - ANNOTATIONS != {"type"}:
             return None
-        excluded = _types_of(negated["type"])
+        excluded = type_set(negated["type"])
         if "number" in excluded:
             excluded.add("integer")
         return excluded
@@ -333,7 +338,7 @@ class SchemaCompiler:
             literals = {canonical(v) for v in values}
             types = {_json_type(v) for v in values}
         else:
-            types = _types_of(resolved.get("type")) if "type" in resolved else set(_ALL_TYPES)
+            types = type_set(resolved.get("type")) if "type" in resolved else set(_ALL_TYPES)
         if "number" in types or "integer" in types:
             types |= {"number", "integer"}
         tags = {}
@@ -550,10 +555,6 @@ def _any_value() -> Value:
     member = seq(string, lit(": "), scalar)
     obj = seq(lit("{"), optional(seq(member, star(seq(lit(", "), member)))), lit("}"))
     return Value(alt(scalar, array, obj), 8)
-
-
-def _types_of(t) -> set[str]:
-    return {t} if isinstance(t, str) else set(t)
 
 
 def _has_nested_id(schema, root: bool = True) -> bool:

@@ -39,12 +39,13 @@ def canonical(value) -> str:
     return "{" + ",".join(sorted(json.dumps(k) + ":" + canonical(v) for k, v in value.items())) + "}"
 
 
-def _types(t) -> set[str]:
+def type_set(t) -> set[str]:
+    """The ``type`` keyword's value as a set of type names."""
     return {t} if isinstance(t, str) else set(t)
 
 
 def _merge_types(x, y) -> list[str]:
-    a, b = _types(x), _types(y)
+    a, b = type_set(x), type_set(y)
     out = (a & b) | ({"integer"} if ("integer" in a and "number" in b) or ("integer" in b and "number" in a) else set())
     return sorted(out)
 
