@@ -9,6 +9,7 @@ from pydantic import TypeAdapter
 from .backends.base import Backend
 from .compile.json_schema import SchemaCompiler
 from .errors import EmptyPromptError, ModelLoadError, OutputValidationError
+from .prompt import instruction
 from .sampler import DenoiseStats, SamplingConfig, fill
 from .template import CanvasTemplate
 from .vocabulary import TokenVocabulary
@@ -44,9 +45,13 @@ def load(name_or_path: str, *, trust_remote_code: bool = False, device=None, **k
 
     DiffusionGemma checkpoints get the block-diffusion backend; anything else loads as a
     masked LM (``AutoModelForMaskedLM``; LLaDA/Dream with ``trust_remote_code=True``).
-    ``"random-tiny"`` gives the built-in random demo model (offline, meaningless content).
+    ``"default"`` is the embedded default model (SmolLM2-135M adapted to diffusion, offline);
+    ``"random-tiny"`` the built-in random demo model (offline, meaningless content).
     """
     from .backends.masked import MaskedDiffusionBackend
+    if name_or_path == "default":
+        from .default_model import load_default
+        return load_default(device=device)
     if name_or_path == "random-tiny":
         from .backends.tiny import random_backend
         return random_backend()
@@ -70,10 +75,10 @@ _DEFAULT: Backend | None = None
 
 
 def default_model() -> Backend:
-    """The model used when none is given (the built-in demo model until trained weights ship)."""
+    """The model used when none is given: the embedded default model, loaded once."""
     global _DEFAULT
     if _DEFAULT is None:
-        _DEFAULT = load("random-tiny")
+        _DEFAULT = load("default")
     return _DEFAULT
 
 
@@ -93,12 +98,16 @@ class Generator(Generic[T]):
         return self.batch([prompt], **sampling)[0]
 
     def batch(self, prompts: list[str], **sampling: Any) -> list[T]:
-        """One output per prompt; the prompts share every forward pass (ragged lengths are fine)."""
+        """One output per document; they share every forward pass (ragged lengths are fine).
+
+        Each model sees :func:`constrained.prompt.instruction`: the fields to fill, then the
+        document (the wording the default model was trained on).
+        """
         for prompt in prompts:
             if not isinstance(prompt, str) or not prompt.strip():
                 raise EmptyPromptError("the prompt is empty: pass the document or instruction to extract from")
         config = SamplingConfig(**{**self.config.__dict__, **sampling}) if sampling else self.config
-        results = fill(self.template, self.backend, list(prompts), config)
+        results = fill(self.template, self.backend, [instruction(self.schema, p) for p in prompts], config)
         self.last_stats = results[-1][1] if results else None
         self.batch_stats = [stats for _, stats in results]
         return [self._parse(state.text()) for state, _ in results]

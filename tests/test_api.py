@@ -68,12 +68,6 @@ def test_load_a_local_masked_lm(tmp_path):
     assert isinstance(out, Point)
 
 
-def test_default_model_runs_offline():
-    out = constrained.generate(Point, "A point at 3, 4 called home.")
-    assert isinstance(out, Point)
-    assert json.loads(out.model_dump_json())["label"] == out.label
-
-
 def test_values_that_fill_their_slot_are_regrown_not_cut(backend):
     schema = {"type": "object", "properties": {"s": {"type": "string"}}, "required": ["s"]}
     g = constrained.Generator(schema, backend, steps=4, temperature=1.0)

@@ -92,3 +92,14 @@ def random_diffusion_gemma_backend(kind: str = "byte_level", seed: int = 0, canv
     from .diffusion_gemma import DiffusionGemmaBackend
     tokenizer = build_tokenizer(kind)
     return DiffusionGemmaBackend(random_diffusion_gemma(tokenizer, seed, canvas_length), tokenizer)
+
+
+def random_causal_lm(tokenizer, seed: int = 0, hidden: int = 32, layers: int = 2):
+    """A tiny random Llama (the default model's architecture), for the adapted-causal backend."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=2 * hidden,
+                         num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
+                         max_position_embeddings=4096, tie_word_embeddings=True,
+                         pad_token_id=tokenizer.pad_token_id)
+    torch.manual_seed(seed)
+    return LlamaForCausalLM(config).eval()
