@@ -11,12 +11,12 @@ from .compile.json_schema import SchemaCompiler
 from .errors import EmptyPromptError, ModelLoadError, OutputValidationError
 from .prompt import instruction
 from .sampler import DenoiseStats, SamplingConfig, fill
-from .template import CanvasTemplate
+from .template import TOKENS_PER_CHAR, CanvasTemplate
 from .vocabulary import TokenVocabulary
 
 T = TypeVar("T")
 
-_TEMPLATES: dict[tuple[str, str, int], CanvasTemplate] = {}
+_TEMPLATES: dict[tuple[str, str, int, float], CanvasTemplate] = {}
 
 
 def _schema_of(spec) -> tuple[dict, TypeAdapter | None]:
@@ -27,16 +27,19 @@ def _schema_of(spec) -> tuple[dict, TypeAdapter | None]:
     return adapter.json_schema(), adapter
 
 
-def compile(spec, vocab: TokenVocabulary, max_tokens: int = 2048) -> CanvasTemplate:  # noqa: A001
+def compile(spec, vocab: TokenVocabulary, max_tokens: int = 2048,  # noqa: A001
+            tokens_per_char: float = TOKENS_PER_CHAR) -> CanvasTemplate:
     """Compile a Pydantic model / Python type / JSON Schema dict into a canvas template.
 
-    Cached per (schema, vocabulary, max_tokens).
+    ``tokens_per_char`` sizes value slots (a backend's preference, see ``Backend``).
+    Cached per (schema, vocabulary, max_tokens, tokens_per_char).
     """
     schema, _ = _schema_of(spec)
-    key = (json.dumps(schema, sort_keys=True), vocab.content_hash, max_tokens)
+    key = (json.dumps(schema, sort_keys=True), vocab.content_hash, max_tokens, tokens_per_char)
     template = _TEMPLATES.get(key)
     if template is None:
-        template = _TEMPLATES[key] = CanvasTemplate.build(SchemaCompiler(schema).layout(), vocab, max_tokens)
+        template = _TEMPLATES[key] = CanvasTemplate.build(SchemaCompiler(schema).layout(), vocab, max_tokens,
+                                                          tokens_per_char)
     return template
 
 
@@ -89,7 +92,7 @@ class Generator(Generic[T]):
                  max_tokens: int = 2048, **sampling: Any) -> None:
         self.backend = default_model() if model is None else load(model) if isinstance(model, str) else model
         self.schema, self._adapter = _schema_of(output_type)
-        self.template = compile(self.schema, self.backend.vocab, max_tokens)
+        self.template = compile(self.schema, self.backend.vocab, max_tokens, self.backend.tokens_per_char)
         self.config = SamplingConfig(**sampling)
         self.last_stats: DenoiseStats | None = None
         self.batch_stats: list[DenoiseStats] = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -90,6 +90,7 @@ def fill(template: CanvasTemplate, backend: Backend, prompts: list[str],
     """Denoise one canvas per prompt in lockstep (one forward per step for the batch), then
     regenerate, prompt by prompt, values that ran out of room in longer slots."""
     states = [CanvasState(template) for _ in prompts]
+    first_open = max(1, len(states[0].open_positions()))
     results = list(zip(states, denoise(states, backend, backend.encode(prompts), config)))
     for b, prompt in enumerate(prompts):
         state, stats = results[b]
@@ -100,7 +101,10 @@ def fill(template: CanvasTemplate, backend: Backend, prompts: list[str],
                 break
             encoded = encoded if encoded is not None else backend.encode([prompt])
             state = state.moved_to(bigger, full)
-            stats.add(denoise([state], backend, encoded, config)[0])
+            # Reopened values get steps in proportion to their share of the canvas: the
+            # same commit rate as the first pass, not a whole second pass.
+            steps = max(2, math.ceil(config.steps * len(state.open_positions()) / first_open))
+            stats.add(denoise([state], backend, encoded, replace(config, steps=min(steps, config.steps)))[0])
             stats.regrown += len(full)
             full = state.full_regions()
         if full:

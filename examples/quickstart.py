@@ -1,8 +1,9 @@
 """Extract a typed invoice from a document: the output is a valid `Invoice`, by construction.
 
-Runs offline on a CPU. Until trained default weights ship, the default model is the
-built-in random demo model, so the values are meaningless but always valid.
+Runs offline on a CPU with the embedded default model (SmolLM2-135M adapted to diffusion;
+the first run converts its packaged weights once, ~30 s).
 """
+import time
 from datetime import date
 from enum import Enum
 from typing import Optional
@@ -16,33 +17,36 @@ import constrained
 class Currency(str, Enum):
     EUR = "EUR"
     USD = "USD"
-
-
-class LineItem(BaseModel):
-    description: str = Field(max_length=24)
-    quantity: int = Field(ge=1, le=1000)
+    GBP = "GBP"
 
 
 class Invoice(BaseModel):
-    number: str = Field(max_length=16)
-    issued: date
-    vendor: str
+    invoice_number: str
+    vendor: str = Field(description="company that issued the invoice")
+    customer_name: str
+    invoice_date: date
     total: float = Field(ge=0)
     currency: Currency
     paid: bool
-    items: list[LineItem] = Field(max_length=2)
     note: Optional[str] = None
 
 
-DOCUMENT = """Invoice INV-2041 from Acme Tools Ltd, dated 3 March 2024.
-2 x cordless drill, 1 x drill bits set. Total EUR 1,250.00, paid by card."""
+DOCUMENT = """INVOICE
+Invoice No: INV-2041
+From: Acme Tools Ltd
+Customer: Jane Smith
+Issued: 3 March 2024
+2 x cordless drill, 1 x drill bit set
+Total: EUR 1,250.00
+Payment: received in full, thank you."""
 
 if __name__ == "__main__":
-    torch.set_num_threads(1)
+    torch.set_num_threads(2)
     generator = constrained.Generator(Invoice, steps=8)
+    started = time.perf_counter()
     invoice = generator(DOCUMENT)
     assert isinstance(invoice, Invoice)
     print(invoice.model_dump_json(indent=2))
     s = generator.last_stats
-    print(f"canvas {generator.template.length} tokens ({generator.template.n_pinned} pinned), "
-          f"{s.forwards} forwards, {s.tokens_per_forward:.1f} tokens/forward")
+    print(f"{time.perf_counter() - started:.2f} s; canvas {generator.template.length} tokens "
+          f"({generator.template.n_pinned} pinned), {s.forwards} forwards, {s.tokens_per_forward:.1f} tokens/forward")

@@ -127,7 +127,13 @@ def canvas_hidden(model, state: PromptState, canvas: torch.Tensor,
 
 class AdaptedCausalBackend(Backend):
     """Serves a causal LM (optionally a peft model with a diffusion adapter) as a masked-diffusion
-    backend: open positions are fed as ``mask_id`` and predicted all at once each step."""
+    backend: open positions are fed as ``mask_id`` and predicted all at once each step.
+
+    Slots are twice the generic size: document values (addresses, company names) are long,
+    and a canvas step costs far less than regrowing a slot (another full denoising pass).
+    """
+
+    tokens_per_char = 1.0
 
     def __init__(self, model, tokenizer, mask_id: int, device=None, bf16: bool | None = None) -> None:
         self.model = model.eval()

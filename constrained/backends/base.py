@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from ..template import TOKENS_PER_CHAR
 from ..vocabulary import TokenVocabulary
 
 
@@ -16,6 +17,8 @@ class Backend(ABC):
     block at a time and calls ``start_block`` before each. Uniform-state backends (no mask
     token) set ``needs_noise``: the sampler passes a random allowed token for every open
     position, so the model never sees a token the constraint could not keep.
+    ``tokens_per_char`` sizes value slots: a backend whose values run long for their schema
+    (real documents) asks for more room up front, which costs less than regrowing slots.
     """
 
     tokenizer: Any
@@ -23,6 +26,7 @@ class Backend(ABC):
     device: torch.device
     block_length: int | None = None
     needs_noise: bool = False
+    tokens_per_char: float = TOKENS_PER_CHAR
 
     @abstractmethod
     def encode(self, prompts: list[str]) -> Any:

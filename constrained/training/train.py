@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from .. import api
-from ..backends.adapted_causal import autocast, bf16_is_fast, canvas_hidden, encode_prompts
+from ..backends.adapted_causal import AdaptedCausalBackend, autocast, bf16_is_fast, canvas_hidden, encode_prompts
 from ..default_model import ADAPTER_DIR, load_base
 from ..prompt import instruction
 from ..vocabulary import TokenVocabulary
@@ -50,7 +50,8 @@ def make_batch(examples: list[Example], vocab: TokenVocabulary, tokenizer, views
     """Prompts, masked canvases (B*views, C), targets, loss weights and the canvas padding mask."""
     prompts, rows = [], []
     for e in examples:
-        built = target_canvas(api.compile(e.schema, vocab), e.answer, tokenizer)
+        template = api.compile(e.schema, vocab, tokens_per_char=AdaptedCausalBackend.tokens_per_char)
+        built = target_canvas(template, e.answer, tokenizer)
         if built is None:
             continue
         template, tokens = built
