@@ -37,6 +37,10 @@ class SamplingConfig:
         positions whose entropies (all but the largest) sum to at most this.
     grow_rounds: how many times a value that filled its whole slot is regenerated in a
         slot twice as long (never cut silently: a value still full after that warns).
+    spread: a position next to one committed in the same step waits for the next step
+        unless its probability is at least this (None: no such rule). Neighbours decided
+        together are guessed independently ("2000000", "Baker Baker"); waiting a step lets
+        the second see the first. Within the last planned step nothing waits.
     """
     steps: int = 8
     threshold: float | None = None
@@ -44,6 +48,7 @@ class SamplingConfig:
     seed: int | None = None
     grow_rounds: int = 2
     entropy_bound: float | None = None
+    spread: float | None = 0.9
 
     def __post_init__(self) -> None:
         if self.steps < 1:
@@ -56,6 +61,8 @@ class SamplingConfig:
             raise ValueError("entropy_bound must be >= 0")
         if self.grow_rounds < 0:
             raise ValueError("grow_rounds must be >= 0")
+        if self.spread is not None and not 0.0 <= self.spread <= 1.0:
+            raise ValueError("spread must be in [0, 1]")
 
 
 @dataclass
@@ -184,11 +191,17 @@ def denoise(states: list[CanvasState], backend: Backend, prompt_state,
                 sl = slice(offset, offset + n)
                 offset += n
                 order, quota = _commit_order(conf[sl], entropy[sl], n, step, config)
-                done = 0
+                done, now, confidence = 0, set(), conf[sl].tolist()
+                spread = config.spread if step < config.steps - 1 else None
                 for j in order:
                     if done >= quota:
                         break
-                    done += state.commit(int(o[j]), int(tokens[sl][j]))
+                    pos = int(o[j])
+                    if done and spread is not None and (pos - 1 in now or pos + 1 in now) and confidence[j] < spread:
+                        continue
+                    if state.commit(pos, int(tokens[sl][j])):
+                        done += 1
+                        now.add(pos)
                 st.forwards += 1
                 st.model_seconds += model_seconds
                 st.committed += done

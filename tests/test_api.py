@@ -102,3 +102,30 @@ def test_masked_backend_padding_does_not_change_the_logits(backend):
     alone = backend.logits(backend.encode(["hello"]), canvas, open_pos)
     both = backend.logits(backend.encode(["hello", "a much longer prompt than hello"]), canvas.repeat(2, 1), open_pos * 2)
     assert torch.allclose(alone, both[:6], atol=1e-4)
+
+
+class _Recording:
+    """Wraps a backend and keeps every canvas it was asked to score."""
+
+    def __init__(self, inner):
+        self.inner, self.seen = inner, []
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def logits(self, state, canvases, *args, **kwargs):
+        self.seen.append(canvases.clone())
+        return self.inner.logits(state, canvases, *args, **kwargs)
+
+
+def test_spread_keeps_unsure_neighbours_apart(backend):
+    """No two unsure neighbours are committed in the same step (a random model is unsure
+    everywhere, and its quota of 40 open positions would otherwise take neighbours)."""
+    schema = {"type": "object", "properties": {"s": {"type": "string", "minLength": 40, "maxLength": 40}},
+              "required": ["s"]}
+    rec = _Recording(backend)
+    g = constrained.Generator(schema, rec, steps=3, spread=0.9, grow_rounds=0)
+    g("Text.", seed=0, temperature=1.0)
+    before, after = rec.seen[0][0], rec.seen[1][0]
+    new = ((before < 0) & (after >= 0)).nonzero().flatten().tolist()
+    assert len(new) >= 2 and not any(b - a == 1 for a, b in zip(new, new[1:]))
