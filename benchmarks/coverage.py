@@ -3,6 +3,7 @@ validates. Prints per split: compiled / refused (typed error) / crashed (untyped
 invalid outputs, and compile-time percentiles.
 
     .venv/bin/python benchmarks/coverage.py [--per-split 20] [--seeds 2] [--tokenizer gpt2-50k]
+    .venv/bin/python benchmarks/coverage.py --suite draft2020-12     # JSON-Schema-Test-Suite instead
 
 Uses the random tiny masked model (validity never depends on the model). With --tokenizer,
 compile time is measured on that real vocabulary instead (no generation).
@@ -56,12 +57,20 @@ def sample(split: str, n: int, seed: int = 0) -> list[dict]:
     return rows[:n]
 
 
+def suite(draft: str) -> list[dict]:
+    """Every required (non-optional) test group of a JSON-Schema-Test-Suite draft."""
+    path = DATA.parent / "json-schema-test-suite" / f"{draft}.jsonl"
+    rows = [json.loads(line) for line in open(path)]
+    return [{"id": f"{r['file']}#{r['group_index']}", "schema": r["schema"]} for r in rows if not r["optional"]]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--per-split", type=int, default=20)
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--timeout", type=int, default=20)
     ap.add_argument("--tokenizer", default=None)
+    ap.add_argument("--suite", default=None, help="a JSON-Schema-Test-Suite draft, e.g. draft2020-12")
     args = ap.parse_args()
     if not DATA.exists():
         raise SystemExit(f"JSONSchemaBench not found at {DATA}")
@@ -81,10 +90,11 @@ def main() -> None:
     totals = collections.Counter()
     reasons = collections.Counter()
     crashes = []
-    for split in SPLITS:
+    groups = [(args.suite, suite(args.suite))] if args.suite else [(s, sample(s, args.per_split)) for s in SPLITS]
+    for split, rows in groups:
         counts = collections.Counter()
         times = []
-        for row in sample(split, args.per_split):
+        for row in rows:
             schema = row["schema"]
             _arm(args.timeout)
             try:

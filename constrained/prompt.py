@@ -30,15 +30,16 @@ def describe(schema: dict | bool) -> str:
     return "\n".join(lines) if lines else f"- value ({_type_name(schema, defs)})"
 
 
-def _resolve(node, defs: dict):
+def _resolve(node, defs: dict) -> dict:
+    """The node with local ``$ref``s followed (a description needs no more); booleans as {}."""
     seen = 0
     while isinstance(node, dict) and isinstance(node.get("$ref"), str) and seen < 16:
         target = defs.get(node["$ref"].rsplit("/", 1)[-1])
-        if target is None:
+        if not isinstance(target, dict):
             break
         node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
         seen += 1
-    return node
+    return node if isinstance(node, dict) else {}
 
 
 def _fields(schema: dict, defs: dict, lines: list[str], depth: int) -> None:
@@ -46,8 +47,6 @@ def _fields(schema: dict, defs: dict, lines: list[str], depth: int) -> None:
     required = set(schema.get("required", []))
     for name, sub in (schema.get("properties") or {}).items():
         sub = _resolve(sub, defs)
-        if not isinstance(sub, dict):
-            sub = {}
         notes = [_type_name(sub, defs), "required" if name in required else "optional"]
         line = f"{'  ' * depth}- {name} ({', '.join(notes)})"
         extras = []
@@ -67,7 +66,7 @@ def _fields(schema: dict, defs: dict, lines: list[str], depth: int) -> None:
 def _object_of(node: dict, defs: dict) -> dict | None:
     """The object schema a field holds (itself, its array items, or its one non-null branch)."""
     node = _resolve(node, defs)
-    if node.get("type") == "array" and isinstance(node.get("items"), dict):
+    if node.get("type") == "array":
         node = _resolve(node["items"], defs)
     for key in ("anyOf", "oneOf"):
         branches = [_resolve(b, defs) for b in node.get(key, []) if _resolve(b, defs).get("type") != "null"]

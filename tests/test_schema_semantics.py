@@ -38,6 +38,14 @@ VALID_BY_CONSTRUCTION = [
     {"$defs": {"s": {"type": "string", "minLength": 2}}, "$ref": "#/$defs/s", "maxLength": 3},
     {"allOf": [{"type": "integer", "x-doc": "a"}, {"maximum": 3, "x-doc": "b"}]},
     {"not": {"type": ["string", "object", "array", "number"]}},
+    # JSON-Schema-Test-Suite regressions: allOf's properties are not the parent's own for its
+    # additionalProperties; boolean subschemas; integral floats as counts.
+    {"allOf": [{"properties": {"foo": {}}}], "additionalProperties": {"type": "boolean"}},
+    {"allOf": [{"properties": {"foo": {"type": "integer"}}}], "properties": {"bar": {"type": "string"}},
+     "additionalProperties": False, "required": ["bar"]},
+    {"anyOf": [True, True]},
+    {"$ref": "#/$defs/bool", "$defs": {"bool": True}},
+    {"type": "array", "minItems": 1.0, "maxItems": 2.0},
     {"type": "array", "items": {"type": "integer"}, "maxItems": 1, "uniqueItems": True},
     {"properties": {"a": {"not": {"type": "null"}, "maxLength": 2}}, "required": ["a"]},
     {"$schema": "http://json-schema.org/draft-07/schema#", "definitions": {"s": {"type": "integer"}},

@@ -407,7 +407,7 @@ class SchemaCompiler:
         return ({"allOf": [base, *matching]} if matching else base), ptr
 
     def _count_members(self, schema: dict, members: list, pointer: str) -> list:
-        lo, hi = schema.get("minProperties", 0), schema.get("maxProperties")
+        lo, hi = _count(schema, "minProperties", 0), _count(schema, "maxProperties")
         n_required = sum(m[3] for m in members)
         if hi is not None and n_required > hi:
             raise UnsatisfiableSchemaError(f"{n_required} required properties exceed maxProperties {hi}",
@@ -464,7 +464,7 @@ class SchemaCompiler:
         return Value(node, width + (0 if integer else 3))
 
     def _string(self, schema: dict, pointer: str) -> Value:
-        lo, hi = schema.get("minLength", 0), schema.get("maxLength")
+        lo, hi = _count(schema, "minLength", 0), _count(schema, "maxLength")
         if hi is not None and lo > hi:
             raise UnsatisfiableSchemaError(f"minLength {lo} > maxLength {hi}", _ptr(pointer, "minLength"), "minLength")
         content = []
@@ -478,7 +478,7 @@ class SchemaCompiler:
         return Value(node, max(lo, typical) + 2)
 
     def _array(self, schema: dict, pointer: str) -> Value:
-        lo, hi = schema.get("minItems", 0), schema.get("maxItems")
+        lo, hi = _count(schema, "minItems", 0), _count(schema, "maxItems")
         if hi is not None and lo > hi:
             raise UnsatisfiableSchemaError(f"minItems {lo} > maxItems {hi}", _ptr(pointer, "minItems"), "minItems")
         prefix = (schema.get("prefixItems") or []) if self._draft2020 else []
@@ -513,6 +513,12 @@ class SchemaCompiler:
             if not is_empty(v.node):
                 members.append((seq(lit(_dumps(name) + ": "), v.node), len(name) + 4 + v.chars, required))
         return Value(seq(lit("{"), _member_list(members), lit("}")), 2 + sum(c + 2 for _, c, _ in members))
+
+
+def _count(schema: dict, key: str, default: int | None = None) -> int | None:
+    """A count keyword as an int: JSON Schema lets ``1.0`` mean 1 (the metaschema checked the rest)."""
+    value = schema.get(key, default)
+    return int(value) if value is not None else None
 
 
 def _sequence(nodes: list[Node]):

@@ -50,6 +50,29 @@ def _merge_types(x, y) -> list[str]:
     return sorted(out)
 
 
+def _governs_extras(schema: dict) -> bool:
+    return schema.get("additionalProperties", True) not in (True, {}) or bool(schema.get("patternProperties"))
+
+
+def _rule(schema: dict, key: str, pointer: str):
+    """The subschema ``schema`` applies to member ``key`` (its property, else additionalProperties)."""
+    props = schema.get("properties") or {}
+    if key in props:
+        return props[key]
+    if schema.get("patternProperties"):
+        raise UnsupportedSchemaError("cannot combine patternProperties with properties declared elsewhere",
+                                     pointer, "patternProperties")
+    return schema.get("additionalProperties", True)
+
+
+def _both(x, y):
+    if x is True or x == {}:
+        return y
+    if y is True or y == {}:
+        return x
+    return {"allOf": [x, y]}
+
+
 def merge(a, b, pointer: str = "#"):
     """The conjunction of schemas ``a`` and ``b`` (booleans allowed); ``$ref``s must be resolved."""
     if a is False or b is False:
@@ -61,6 +84,10 @@ def merge(a, b, pointer: str = "#"):
     out: dict = {}
     for key in list(a) + [k for k in b if k not in a]:
         if key in ANNOTATIONS or key not in VALIDATION:
+            continue
+        if key == "properties" and (key not in a or key not in b) and _governs_extras(b if key in a else a):
+            own = a[key] if key in a else b[key]
+            out[key] = {k: _both(_rule(a, k, pointer), _rule(b, k, pointer)) for k in own}
             continue
         if key not in b or key not in a or a[key] == b[key]:
             out[key] = a[key] if key in a else b[key]
@@ -79,7 +106,7 @@ def merge(a, b, pointer: str = "#"):
         elif key == "required":
             out[key] = list(dict.fromkeys(list(x) + list(y)))
         elif key == "properties":
-            out[key] = {**x, **y, **{k: {"allOf": [x[k], y[k]]} for k in x.keys() & y.keys()}}
+            out[key] = {k: _both(_rule(a, k, pointer), _rule(b, k, pointer)) for k in list(x) + [k for k in y if k not in x]}
         elif key in ("items", "additionalProperties") and isinstance(x, dict) and isinstance(y, dict):
             out[key] = {"allOf": [x, y]}
         elif key == "additionalProperties":
