@@ -24,7 +24,7 @@ import jsonschema
 import torch
 
 import constrained
-from constrained.default_model import ADAPTER_DIR, load_default
+from constrained.embedded_model import ADAPTER_DIR, load_default
 from constrained.prompt import instruction
 from constrained.training import receipts, synthetic
 

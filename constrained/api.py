@@ -53,7 +53,7 @@ def load(name_or_path: str, *, trust_remote_code: bool = False, device=None, **k
     """
     from .backends.masked import MaskedDiffusionBackend
     if name_or_path == "default":
-        from .default_model import load_default
+        from .embedded_model import load_default
         return load_default(device=device)
     if name_or_path == "random-tiny":
         from .backends.tiny import random_backend

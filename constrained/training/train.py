@@ -23,7 +23,7 @@ import torch
 
 from .. import api
 from ..backends.adapted_causal import AdaptedCausalBackend, autocast, bf16_is_fast, canvas_hidden, encode_prompts
-from ..default_model import ADAPTER_DIR, load_base
+from ..embedded_model import ADAPTER_DIR, load_base
 from ..prompt import instruction
 from ..vocabulary import TokenVocabulary
 from . import receipts, synthetic
