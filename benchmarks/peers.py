@@ -85,8 +85,7 @@ class TokenWalker:
     def __init__(self, tokenizer, vocab):
         self.vocab = vocab
         self.n = vocab.size
-        self.eos = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else \
-            tokenizer.convert_tokens_to_ids("<|endoftext|>")
+        self.eos = _eos_id(tokenizer)
         texts = [vocab.decode([i]) for i in range(self.n)]
         self.blank = np.array([t.strip() == b"" and t != b"" for t in texts])
         self.closing = np.array([any(c in t for c in b'"]},') for t in texts])
@@ -207,6 +206,17 @@ class OutlinesCore(TokenWalker):
 
     def advance(self, guide, t):
         guide.advance(t)
+
+
+def _eos_id(tokenizer) -> int:
+    """The end-of-sequence id (tokenizer.json files alone often leave it unset)."""
+    if tokenizer.eos_token_id is not None:
+        return tokenizer.eos_token_id
+    vocab = tokenizer.get_vocab()
+    for name in ("<|endoftext|>", "<eos>", "</s>", "<|im_end|>"):
+        if name in vocab:
+            return vocab[name]
+    raise ValueError("no end-of-sequence token found")
 
 
 ENGINES = {e.name: e for e in (Ours, LLGuidance, LLGuidanceLenient, XGrammar, OutlinesCore)}

@@ -67,7 +67,7 @@ def _object_of(node: dict, defs: dict) -> dict | None:
     """The object schema a field holds (itself, its array items, or its one non-null branch)."""
     node = _resolve(node, defs)
     if node.get("type") == "array":
-        node = _resolve(node["items"], defs)
+        node = _resolve(node.get("items", {}), defs)
     for key in ("anyOf", "oneOf"):
         branches = [_resolve(b, defs) for b in node.get(key, []) if _resolve(b, defs).get("type") != "null"]
         if len(branches) == 1:
