@@ -359,9 +359,13 @@ def main() -> None:
     results = {}
     for name in a.engines.split(","):
         try:
-            results[name] = run(name, rows, a)
+            results[name] = r = run(name, rows, a)
         except RuntimeError as exc:
             print(f"{exc} (installed? pip install -e '.[bench]')")
+            continue
+        covered = sum(c["covered"] for c in r["splits"].values())
+        print(f"{name}: covered {covered}/{len(rows)}, compile p50 {_pct(r['compile'], .5):.4f} s, "
+              f"invalid walks {r['invalid']}", flush=True)      # a long run shows progress per engine
     print(f"\ncoverage % (compiled within budget and every walk valid), n={a.per_split} per split")
     print(f"{'split':<16}" + "".join(f"{n:>20}" for n in results))
     for split in SPLITS + ["ALL"]:
