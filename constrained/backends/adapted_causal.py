@@ -62,15 +62,19 @@ def _adapter_off(model):
     return model.disable_adapter() if hasattr(model, "disable_adapter") else contextlib.nullcontext()
 
 
+def _unwrapped(model):
+    """The causal LM itself, through a peft wrapper if any."""
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
 def _trunk(model):
-    """The transformer body (no lm_head) of a causal LM, through a peft wrapper if any."""
-    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
-    return inner.model
+    """The transformer body (no lm_head)."""
+    return _unwrapped(model).model
 
 
-def _head(model):
-    inner = model.get_base_model() if hasattr(model, "get_base_model") else model
-    return inner.lm_head
+def head(model):
+    """The output projection (hidden state -> vocabulary logits)."""
+    return _unwrapped(model).lm_head
 
 
 def encode_prompts(model, tokenizer, prompts: list[str], pad_id: int, device: torch.device) -> PromptState:
@@ -140,7 +144,7 @@ class AdaptedCausalBackend(Backend):
         self.tokenizer = tokenizer
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
         self.model.to(self.device)
-        self.vocab = TokenVocabulary.from_tokenizer(tokenizer, size=_head(model).out_features)
+        self.vocab = TokenVocabulary.from_tokenizer(tokenizer, size=head(model).out_features)
         self.mask_id = int(mask_id)
         self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else mask_id)
         self.bf16 = bf16_is_fast() if bf16 is None else bf16
@@ -157,4 +161,4 @@ class AdaptedCausalBackend(Backend):
         with autocast(self.device, self.bf16):
             hidden = canvas_hidden(self.model, prompt_state, canvas)
             rows = torch.cat([hidden[b, o.to(self.device)] for b, o in enumerate(open_positions)])
-            return _head(self.model)(rows).float()
+            return head(self.model)(rows).float()

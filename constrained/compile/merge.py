@@ -50,10 +50,6 @@ def _merge_types(x, y) -> list[str]:
     return sorted(out)
 
 
-def _governs_extras(schema: dict) -> bool:
-    return schema.get("additionalProperties", True) not in (True, {}) or bool(schema.get("patternProperties"))
-
-
 def _rule(schema: dict, key: str, pointer: str):
     """The subschema ``schema`` applies to member ``key`` (its property, else additionalProperties)."""
     props = schema.get("properties") or {}
@@ -66,7 +62,7 @@ def _rule(schema: dict, key: str, pointer: str):
 
 
 def _both(x, y):
-    if x is True or x == {}:
+    if x is True or x == {} or x == y:
         return y
     if y is True or y == {}:
         return x
@@ -85,9 +81,9 @@ def merge(a, b, pointer: str = "#"):
     for key in list(a) + [k for k in b if k not in a]:
         if key in ANNOTATIONS or key not in VALIDATION:
             continue
-        if key == "properties" and (key not in a or key not in b) and _governs_extras(b if key in a else a):
-            own = a[key] if key in a else b[key]
-            out[key] = {k: _both(_rule(a, k, pointer), _rule(b, k, pointer)) for k in own}
+        if key == "properties":         # each member under both sides' rules for it
+            x, y = a.get(key) or {}, b.get(key) or {}
+            out[key] = {k: _both(_rule(a, k, pointer), _rule(b, k, pointer)) for k in list(x) + [k for k in y if k not in x]}
             continue
         if key not in b or key not in a or a[key] == b[key]:
             out[key] = a[key] if key in a else b[key]
@@ -105,8 +101,6 @@ def merge(a, b, pointer: str = "#"):
             out[key] = max(x, y) if key == "exclusiveMinimum" else min(x, y)
         elif key == "required":
             out[key] = list(dict.fromkeys(list(x) + list(y)))
-        elif key == "properties":
-            out[key] = {k: _both(_rule(a, k, pointer), _rule(b, k, pointer)) for k in list(x) + [k for k in y if k not in x]}
         elif key in ("items", "additionalProperties") and isinstance(x, dict) and isinstance(y, dict):
             out[key] = {"allOf": [x, y]}
         elif key == "additionalProperties":

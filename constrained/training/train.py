@@ -22,7 +22,8 @@ import numpy as np
 import torch
 
 from .. import api
-from ..backends.adapted_causal import AdaptedCausalBackend, autocast, bf16_is_fast, canvas_hidden, encode_prompts
+from ..backends.adapted_causal import (AdaptedCausalBackend, autocast, bf16_is_fast, canvas_hidden,
+                                       encode_prompts, head)
 from ..embedded_model import ADAPTER_DIR, load_base
 from ..prompt import instruction
 from ..vocabulary import TokenVocabulary
@@ -79,14 +80,13 @@ def make_batch(examples: list[Example], vocab: TokenVocabulary, tokenizer, views
     return prompts, canvas, target, weight, valid
 
 
-def loss_on(model, tokenizer, batch, mask_id: int, pad_id: int, device, bf16: bool) -> torch.Tensor:
+def loss_on(model, tokenizer, batch, pad_id: int, device, bf16: bool) -> torch.Tensor:
     prompts, canvas, target, weight, valid = batch
     with autocast(device, bf16):
         state = encode_prompts(model, tokenizer, prompts, pad_id, device)
         hidden = canvas_hidden(model, state, canvas.to(device), valid.to(device))
         rows = target.to(device) >= 0
-        head = model.get_base_model().lm_head
-        logits = head(hidden[rows]).float()
+        logits = head(model)(hidden[rows]).float()
     ce = torch.nn.functional.cross_entropy(logits, target.to(device)[rows], reduction="none")
     return (ce * weight.to(device)[rows]).sum() / canvas.shape[0]
 
@@ -110,7 +110,7 @@ def train(out: Path, steps: int, batch_size: int = 4, views: int = 2, lr: float 
     bf16 = bf16_is_fast() if bf16 is None else bf16
     device = next(model.parameters()).device
     model = add_adapter(model, rank) if not isinstance(model, PeftModel) else model
-    vocab = TokenVocabulary.from_tokenizer(tokenizer, size=model.get_base_model().lm_head.out_features)
+    vocab = TokenVocabulary.from_tokenizer(tokenizer, size=head(model).out_features)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0, fused=True)
     out.mkdir(parents=True, exist_ok=True)
@@ -135,7 +135,7 @@ def train(out: Path, steps: int, batch_size: int = 4, views: int = 2, lr: float 
         for group in optimizer.param_groups:
             group["lr"] = lr * schedule(step)
         t0 = time.perf_counter()
-        loss = loss_on(model, tokenizer, batch, mask_id, pad_id, device, bf16)
+        loss = loss_on(model, tokenizer, batch, pad_id, device, bf16)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -148,6 +148,7 @@ def train(out: Path, steps: int, batch_size: int = 4, views: int = 2, lr: float 
         if (step + 1) % save_every == 0 or step + 1 == steps:
             _save(model, optimizer, step + 1, adapter_dir, state_file)
     bar.close()
+    log.close()
     return adapter_dir
 
 
