@@ -1,7 +1,7 @@
 """constrained: structured output from diffusion language models, valid by construction."""
 from .api import Generator, compile, default_model, generate, load
-from .errors import (CanvasTooSmallError, ConstrainedError, EmptyPromptError, InvalidPatternError,
-                     ModelLoadError, OutputValidationError, SchemaError, SchemaTooComplexError, SlotFullWarning,
+from .errors import (CanvasTooSmallError, ConstrainedError, ContextTooLongError, EmptyPromptError,
+                     InvalidPatternError, ModelLoadError, OutputValidationError, SchemaError, SchemaTooComplexError, SlotFullWarning,
                      UnsatisfiableSchemaError, UnsupportedSchemaError)
 from .sampler import SamplingConfig
 from .vocabulary import TokenVocabulary
@@ -9,6 +9,7 @@ from .vocabulary import TokenVocabulary
 __all__ = [
     "generate", "Generator", "compile", "load", "default_model", "SamplingConfig", "TokenVocabulary",
     "ConstrainedError", "SchemaError", "UnsupportedSchemaError", "UnsatisfiableSchemaError",
-    "InvalidPatternError", "SchemaTooComplexError", "CanvasTooSmallError", "EmptyPromptError",
+    "InvalidPatternError", "SchemaTooComplexError", "CanvasTooSmallError", "ContextTooLongError",
+    "EmptyPromptError",
     "ModelLoadError", "OutputValidationError", "SlotFullWarning",
 ]

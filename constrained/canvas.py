@@ -17,18 +17,22 @@ class CanvasState:
     def __init__(self, template: CanvasTemplate, tokens: np.ndarray | None = None) -> None:
         self.template = template
         self.tokens = template.tokens.copy() if tokens is None else tokens.copy()
-        self._fwd: list[list[np.ndarray]] = []
-        self._bwd: list[list[np.ndarray]] = []
-        for region in template.regions:
-            a, toks = region.automaton, self._region_tokens(region)
-            fwd = [a.start]
-            for t in toks:
-                fwd.append(self._step_forward(a, fwd[-1], t))
-            bwd = [a.accept]
-            for t in toks[::-1]:
-                bwd.append(self._step_backward(a, bwd[-1], t))
-            self._fwd.append(fwd)
-            self._bwd.append(bwd[::-1])
+        self._fwd: list[list[np.ndarray]] = [[] for _ in template.regions]
+        self._bwd: list[list[np.ndarray]] = [[] for _ in template.regions]
+        for r in range(len(template.regions)):
+            self._recompute(r)
+
+    def _recompute(self, r: int) -> None:
+        """Every state set of region r, from its start and accepting states."""
+        region = self.template.regions[r]
+        a, toks = region.automaton, self._region_tokens(region)
+        fwd = [a.start]
+        for t in toks:
+            fwd.append(self._step_forward(a, fwd[-1], t))
+        bwd = [a.accept]
+        for t in toks[::-1]:
+            bwd.append(self._step_backward(a, bwd[-1], t))
+        self._fwd[r], self._bwd[r] = fwd, bwd[::-1]
 
     def _region_tokens(self, region):
         return self.tokens[region.start: region.start + region.length]
@@ -90,6 +94,13 @@ class CanvasState:
         self.tokens[pos] = token
         self._propagate(*self._locate(pos))
         return True
+
+    def pin(self, positions: np.ndarray, tokens: list[int]) -> None:
+        """Commit tokens that every completion has (each the only one its exact mask allows)
+        all at once: each touched region is recomputed once instead of propagated per token."""
+        self.tokens[positions] = tokens
+        for r in {self._locate(int(p))[0] for p in positions}:
+            self._recompute(r)
 
     def full_regions(self) -> list[int]:
         """Regions where the lack of room restricted the last token: more positions would

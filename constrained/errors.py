@@ -36,6 +36,10 @@ class CanvasTooSmallError(ConstrainedError, ValueError):
     """The canvas cannot hold the shortest valid output (e.g. a large minItems or minLength)."""
 
 
+class ContextTooLongError(ConstrainedError, ValueError):
+    """The prompt plus the canvas do not fit in the model's positions."""
+
+
 class EmptyPromptError(ConstrainedError, ValueError):
     """generate() was called with an empty prompt."""
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 
 MAX_DEPTH = 4       # nested objects deeper than this are summarised by their type name
+MAX_LINE = 300      # a longer description or value list is cut here (the masks still enforce every value)
+MAX_CHARS = 1500    # field lines past this are counted, not listed: a huge schema must not crowd out
+                    # the document or the model's context (training schemas use under 400)
 
 
 def instruction(schema: dict | bool, document: str) -> str:
@@ -27,7 +30,15 @@ def describe(schema: dict | bool) -> str:
     defs = {**schema.get("definitions", {}), **schema.get("$defs", {})}
     lines: list[str] = []
     _fields(schema, defs, lines, 0)
-    return "\n".join(lines) if lines else f"- value ({_type_name(schema, defs)})"
+    if not lines:
+        return f"- value ({_type_name(schema, defs)})"
+    kept, size = [], 0
+    for line in lines:
+        size += len(line) + 1
+        if size > MAX_CHARS:
+            return "\n".join(kept + [f"- ... and {len(lines) - len(kept)} more fields, not listed"])
+        kept.append(line)
+    return "\n".join(kept)
 
 
 def _resolve(node, defs: dict) -> dict:
@@ -57,7 +68,7 @@ def _fields(schema: dict, defs: dict, lines: list[str], depth: int) -> None:
             extras.append("one of " + ", ".join(json.dumps(v, ensure_ascii=False) for v in allowed))
         if extras:
             line += ": " + "; ".join(extras)
-        lines.append(line)
+        lines.append(line if len(line) <= MAX_LINE else line[:MAX_LINE - 3] + "...")
         inner = _object_of(sub, defs)
         if inner is not None and depth < MAX_DEPTH:
             _fields(inner, defs, lines, depth + 1)

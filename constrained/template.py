@@ -150,13 +150,13 @@ class CanvasTemplate:
         """Commit every open position whose exact mask admits a single token, to a fixpoint."""
         from .canvas import CanvasState
         state = CanvasState(self)
-        changed = True
-        while changed:
-            changed = False
+        while True:
             open_pos = state.open_positions()
-            for pos, row in zip(open_pos, state.mask_rows(open_pos)):
-                if self.masks.count(row) == 1 and state.commit(int(pos), int(self.masks.allowed_ids(row)[0])):
-                    changed = True
+            rows = state.mask_rows(open_pos)
+            forced = np.array([self.masks.count(row) == 1 for row in rows], dtype=bool)
+            if not forced.any():
+                break
+            state.pin(open_pos[forced], [int(self.masks.allowed_ids(row)[0]) for row in rows[forced]])
         self.tokens = state.tokens
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import constrained
-from constrained.backends.adapted_causal import AdaptedCausalBackend, canvas_hidden, encode_prompts
+from constrained.backends.adapted_causal import AdaptedCausalBackend, canvas_hidden, encode_prompts, prompt_ids
 from constrained.backends.tiny import build_tokenizer, random_causal_lm
 from constrained.training import synthetic
 from constrained.training.train import add_adapter, make_batch, train
@@ -31,7 +31,7 @@ def test_cached_canvas_step_equals_one_full_forward(tiny):
     """Prompt causal in the cache + bidirectional canvas == one forward with the same 4D mask."""
     model, tok, mask_id = tiny
     prompts = ["short prompt", "a somewhat longer prompt with more tokens in it"]
-    state = encode_prompts(model, tok, prompts, tok.pad_token_id, torch.device("cpu"))
+    state = encode_prompts(model, prompt_ids(tok, prompts), tok.pad_token_id, torch.device("cpu"))
     canvas = torch.randint(10, 300, (2, 7))
     with torch.no_grad():
         got = canvas_hidden(model, state, canvas)

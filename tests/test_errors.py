@@ -3,8 +3,8 @@ import pytest
 from pydantic import BaseModel, Field
 
 import constrained
-from constrained import (CanvasTooSmallError, EmptyPromptError, InvalidPatternError, ModelLoadError, SchemaError,
-                         UnsatisfiableSchemaError, UnsupportedSchemaError)
+from constrained import (CanvasTooSmallError, ContextTooLongError, EmptyPromptError, InvalidPatternError,
+                         ModelLoadError, SchemaError, UnsatisfiableSchemaError, UnsupportedSchemaError)
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +61,22 @@ def test_empty_prompt(model):
     for prompt in ("", "   "):
         with pytest.raises(EmptyPromptError):
             generator(prompt)
+
+
+@pytest.mark.parametrize("kind", ["masked", "block", "adapted"])
+@pytest.mark.parametrize("words, schema", [(500, {"type": "boolean"}),      # the prompt alone, then with the canvas
+                                           (350, {"type": "array", "items": {"type": "boolean"}, "minItems": 300})])
+def test_prompt_past_the_models_positions_is_refused_by_name(kind, words, schema, model):
+    from constrained.backends import tiny
+    from constrained.backends.adapted_causal import AdaptedCausalBackend
+    tok = model.tokenizer
+    backend = {"masked": lambda: model,
+               "block": lambda: tiny.random_diffusion_gemma_backend(),
+               "adapted": lambda: AdaptedCausalBackend(tiny.random_causal_lm(tok), tok, tok.mask_token_id,
+                                                       bf16=False)}[kind]()
+    generator = constrained.Generator(schema, backend, max_tokens=4096)
+    with pytest.raises(ContextTooLongError, match="4096 positions"):
+        generator("many words " * words)
 
 
 def test_canvas_too_small_for_min_length_and_min_items(model):

@@ -36,3 +36,14 @@ def test_any_schema_shape_is_described():
                    {"$ref": "#/$defs/b", "$defs": {"b": True}},
                    {"type": "object", "properties": {"x": True, "y": {"type": "array"}}}):
         assert describe(schema)
+
+
+def test_huge_schemas_are_summarised_within_a_budget():
+    from constrained.prompt import MAX_CHARS, MAX_LINE
+    schema = {"type": "object", "properties": {
+        f"field_{i}": {"type": "string", "description": "words " * 200} for i in range(2000)}}
+    text = describe(schema)
+    assert len(text) <= MAX_CHARS + 60
+    assert all(len(line) <= MAX_LINE for line in text.splitlines())
+    kept = text.count("- field_")
+    assert text.endswith(f"- ... and {2000 - kept} more fields, not listed") and kept > 0

@@ -214,28 +214,40 @@ def _compile_cached(node: Node) -> DFA:
     return minimize(DFA(ctab[:, class_of], accept))
 
 
+def _reached(seeds: np.ndarray, successors) -> np.ndarray:
+    """Boolean mask of the states reachable from ``seeds`` by breadth-first search, one
+    vectorised step per level (linear in edges, unlike iterating to a fixpoint)."""
+    seen = seeds.copy()
+    frontier = np.nonzero(seen)[0]
+    while frontier.size:
+        nxt = successors(frontier)
+        nxt = nxt[~seen[nxt]]
+        seen[nxt] = True
+        frontier = nxt
+    return seen
+
+
 def _trim(dfa: DFA) -> DFA:
     """Drop states that cannot reach acceptance (and unreachable ones); renumber from 0."""
     n = dfa.n_states
-    live = dfa.accept.copy()
-    while True:
-        t = dfa.trans
-        nxt_live = live | np.any((t != DEAD) & live[np.where(t == DEAD, 0, t)], axis=1)
-        if (nxt_live == live).all():
-            break
-        live = nxt_live
+    src, sym = np.nonzero(dfa.trans != DEAD)
+    dst = dfa.trans[src, sym]
+    order = np.argsort(dst, kind="stable")
+    preds, bounds = src[order], np.searchsorted(dst[order], np.arange(n + 1))
+
+    def predecessors(states):
+        return np.unique(np.concatenate([preds[bounds[s]:bounds[s + 1]] for s in states]))
+    live = _reached(dfa.accept.copy(), predecessors)
     if n == 0 or not live[0]:
         return DFA(np.zeros((0, 256), np.int32), np.zeros(0, bool))
     trans = np.where((dfa.trans != DEAD) & live[np.where(dfa.trans == DEAD, 0, dfa.trans)], dfa.trans, DEAD)
-    reach = np.zeros(n, bool)
-    reach[0] = True
-    frontier = [0]
-    while frontier:
-        nxt = np.unique(trans[frontier])
-        nxt = nxt[(nxt != DEAD)]
-        nxt = nxt[~reach[nxt]]
-        reach[nxt] = True
-        frontier = list(nxt)
+
+    def successors(states):
+        nxt = np.unique(trans[states])
+        return nxt[nxt != DEAD]
+    start = np.zeros(n, bool)
+    start[0] = True
+    reach = _reached(start, successors)
     keep = np.nonzero(reach)[0]
     remap = np.full(n + 1, DEAD, np.int32)
     remap[keep] = np.arange(len(keep), dtype=np.int32)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from ..vocabulary import TokenVocabulary
-from .base import Backend
+from .base import Backend, trained_positions
 
 
 SHAPE_MULTIPLE = 64   # prompts are padded to a multiple of this: CPU kernels are built per shape
@@ -77,10 +77,14 @@ def head(model):
     return _unwrapped(model).lm_head
 
 
-def encode_prompts(model, tokenizer, prompts: list[str], pad_id: int, device: torch.device) -> PromptState:
-    """Left-pad the chat-formatted prompts and cache all but each one's last token."""
+def prompt_ids(tokenizer, prompts: list[str]) -> list[torch.Tensor]:
+    """Each prompt's token ids, formatted as a user turn of the chat template."""
+    return [torch.tensor(tokenizer(chat_text(tokenizer, p), add_special_tokens=False).input_ids) for p in prompts]
+
+
+def encode_prompts(model, ids: list[torch.Tensor], pad_id: int, device: torch.device) -> PromptState:
+    """Left-pad the prompts' ids and cache all but each one's last token."""
     from transformers import DynamicCache
-    ids = [torch.tensor(tokenizer(chat_text(tokenizer, p), add_special_tokens=False).input_ids) for p in prompts]
     width = -(-(max(len(x) for x in ids) - 1) // SHAPE_MULTIPLE) * SHAPE_MULTIPLE
     batch = torch.full((len(ids), width), pad_id, dtype=torch.long)
     valid = torch.zeros(batch.shape, dtype=torch.bool)
@@ -146,16 +150,20 @@ class AdaptedCausalBackend(Backend):
         self.model.to(self.device)
         self.vocab = TokenVocabulary.from_tokenizer(tokenizer, size=head(model).out_features)
         self.mask_id = int(mask_id)
+        self.max_length = trained_positions(model.config)
         self.pad_id = int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else mask_id)
         self.bf16 = bf16_is_fast() if bf16 is None else bf16
 
     @torch.no_grad()
     def encode(self, prompts: list[str]) -> PromptState:
         with autocast(self.device, self.bf16):
-            return encode_prompts(self.model, self.tokenizer, prompts, self.pad_id, self.device)
+            ids = prompt_ids(self.tokenizer, prompts)
+            self.check_fits(max(len(x) for x in ids), 0)    # before the costly prompt pass
+            return encode_prompts(self.model, ids, self.pad_id, self.device)
 
     @torch.no_grad()
     def logits(self, prompt_state, canvases, open_positions, noise=None, allowed=None) -> torch.Tensor:
+        self.check_fits(int(prompt_state.lengths.max()), canvases.shape[1])
         canvas = canvases.to(self.device).clone()
         canvas[canvas < 0] = self.mask_id
         with autocast(self.device, self.bf16):

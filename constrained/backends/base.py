@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from ..errors import ContextTooLongError
 from ..template import TOKENS_PER_CHAR
 from ..vocabulary import TokenVocabulary
 
@@ -27,6 +28,14 @@ class Backend(ABC):
     block_length: int | None = None
     needs_noise: bool = False
     tokens_per_char: float = TOKENS_PER_CHAR
+    max_length: int | None = None       # positions the model attends over: prompt plus canvas
+
+    def check_fits(self, prompt_tokens: int, canvas_tokens: int) -> None:
+        """Refuse, by name, a batch the model could only process past its trained positions."""
+        if self.max_length is not None and prompt_tokens + canvas_tokens > self.max_length:
+            raise ContextTooLongError(
+                f"prompt ({prompt_tokens} tokens) plus canvas ({canvas_tokens} tokens) exceed the model's "
+                f"{self.max_length} positions; shorten the prompt or lower max_tokens")
 
     @abstractmethod
     def encode(self, prompts: list[str]) -> Any:
@@ -47,3 +56,8 @@ class Backend(ABC):
         ``allowed`` maps output rows with small masks to their allowed ids: a backend may
         compute only those logits (others stay -inf) or ignore it.
         """
+
+
+def trained_positions(config) -> int | None:
+    """``max_position_embeddings`` of a transformers config (of its text part, if multimodal)."""
+    return getattr(config.get_text_config(), "max_position_embeddings", None)

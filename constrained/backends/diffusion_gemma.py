@@ -17,7 +17,7 @@ import torch
 from ..errors import ModelLoadError
 from ..kernels import allowed_logits
 from ..vocabulary import TokenVocabulary
-from .base import Backend
+from .base import Backend, trained_positions
 
 
 @dataclass
@@ -42,6 +42,7 @@ class DiffusionGemmaBackend(Backend):
         self.model.to(self.device)
         text = model.config.get_text_config()
         self.block_length = int(model.config.canvas_length)
+        self.max_length = trained_positions(model.config)
         self.vocab = TokenVocabulary.from_tokenizer(tokenizer, size=text.vocab_size)
         pad = getattr(tokenizer, "pad_token_id", None)
         self.pad_token_id = int(pad if pad is not None else text.pad_token_id)
@@ -53,6 +54,7 @@ class DiffusionGemmaBackend(Backend):
         from transformers import DynamicCache
         ids = [self.tokenizer(p, return_tensors="pt").input_ids[0] for p in prompts]
         width = max(len(x) for x in ids)
+        self.check_fits(width, 0)       # before the costly prompt pass
         batch = torch.full((len(ids), width), self.pad_token_id, dtype=torch.long)
         mask = torch.zeros_like(batch)
         for b, x in enumerate(ids):
@@ -82,6 +84,7 @@ class DiffusionGemmaBackend(Backend):
     def logits(self, state: _PromptState, canvases: torch.Tensor, open_positions: list[torch.Tensor],
                noise: list[torch.Tensor] | None = None,
                allowed: dict[int, torch.Tensor] | None = None) -> torch.Tensor:
+        self.check_fits(int(state.lengths.max()), canvases.shape[1])
         start, L = state.block_start, self.block_length
         B = canvases.shape[0]
         block = torch.full((B, L), self.pad_token_id, dtype=torch.long)

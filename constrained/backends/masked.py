@@ -9,7 +9,7 @@ import torch
 
 from ..errors import ModelLoadError
 from ..vocabulary import TokenVocabulary
-from .base import Backend
+from .base import Backend, trained_positions
 
 
 class MaskedDiffusionBackend(Backend):
@@ -27,7 +27,7 @@ class MaskedDiffusionBackend(Backend):
         size = model.get_output_embeddings().weight.shape[0] if model.get_output_embeddings() is not None \
             else model.config.vocab_size
         self.vocab = TokenVocabulary.from_tokenizer(tokenizer, size=size)
-        self.max_length = getattr(model.config, "max_position_embeddings", None)
+        self.max_length = trained_positions(model.config)
 
     def encode(self, prompts: list[str]) -> list[torch.Tensor]:
         return [self.tokenizer(p, add_special_tokens=True, return_tensors="pt").input_ids[0].to(self.device)
@@ -38,11 +38,9 @@ class MaskedDiffusionBackend(Backend):
                noise: list[torch.Tensor] | None = None,
                allowed: dict[int, torch.Tensor] | None = None) -> torch.Tensor:
         canvases = torch.where(canvases < 0, self.mask_token_id, canvases).to(self.device)
+        self.check_fits(max(len(p) for p in prompt_state), canvases.shape[1])
         seqs = [torch.cat([p, c]) for p, c in zip(prompt_state, canvases)]
         width = max(len(x) for x in seqs)
-        if self.max_length is not None and width > self.max_length:
-            raise ValueError(f"prompt plus canvas ({width} tokens) exceed the model's {self.max_length} "
-                             "positions; shorten the prompt or the output")
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.mask_token_id
         x = torch.full((len(seqs), width), pad, dtype=torch.long, device=self.device)
         attention = torch.zeros_like(x)

@@ -23,7 +23,7 @@ import torch
 
 from .. import api
 from ..backends.adapted_causal import (AdaptedCausalBackend, autocast, bf16_is_fast, canvas_hidden,
-                                       encode_prompts, head)
+                                       encode_prompts, head, prompt_ids)
 from ..embedded_model import ADAPTER_DIR, load_base
 from ..prompt import instruction
 from ..vocabulary import TokenVocabulary
@@ -83,7 +83,7 @@ def make_batch(examples: list[Example], vocab: TokenVocabulary, tokenizer, views
 def loss_on(model, tokenizer, batch, pad_id: int, device, bf16: bool) -> torch.Tensor:
     prompts, canvas, target, weight, valid = batch
     with autocast(device, bf16):
-        state = encode_prompts(model, tokenizer, prompts, pad_id, device)
+        state = encode_prompts(model, prompt_ids(tokenizer, prompts), pad_id, device)
         hidden = canvas_hidden(model, state, canvas.to(device), valid.to(device))
         rows = target.to(device) >= 0
         logits = head(model)(hidden[rows]).float()
