@@ -1,6 +1,6 @@
 """Accuracy of the default model on documents it never saw, constrained and unconstrained.
 
-    python benchmarks/accuracy.py [--adapter DIR] [--receipts N] [--synthetic N] [--free N]
+    python benchmarks/accuracy.py [--adapter DIR] [--receipts N] [--synthetic N] [--free N] [--tuning]
 
 Sets: the held-out fifth of the SROIE receipts (``../shared/data/sroie``; skipped with a
 message when absent) and synthetic documents from domains and a document style that
@@ -115,26 +115,30 @@ def main() -> None:
     p.add_argument("--synthetic", type=int, default=60, help="documents per unseen synthetic set")
     p.add_argument("--free", type=int, default=20, help="documents per set also decoded unconstrained")
     p.add_argument("--steps", type=int, default=8)
+    p.add_argument("--tuning", action="store_true",
+                   help="measure on training-side documents instead (SROIE training receipts, synthetic "
+                        "training domains and styles): choose settings here, report on the held-out sets")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--bf16", choices=["auto", "on", "off"], default="auto")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    backend = load_default(a.adapter)
-    if a.bf16 != "auto":
-        backend.bf16 = a.bf16 == "on"
+    backend = load_default(a.adapter, bf16=None if a.bf16 == "auto" else a.bf16 == "on")
     print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, torch "
-          f"{torch.__version__}, {a.threads} threads, bf16 autocast {backend.bf16}; load avg "
+          f"{torch.__version__}, {a.threads} threads, bf16 {backend.bf16}; load avg "
           f"{os.getloadavg()[0]:.2f}; adapter {a.adapter}; steps {a.steps}")
-    held = receipts.load(held_out=True)[: a.receipts]
+    held = receipts.load(held_out=not a.tuning)[: a.receipts]
     sets = []
     if held:
-        sets.append(("SROIE held-out receipts", held))
+        sets.append((f"SROIE {'training' if a.tuning else 'held-out'} receipts", held))
     else:
         print(f"SROIE data not found at {receipts.DATA}: receipts skipped")
     train_styles = [s for s in synthetic.STYLES if s not in synthetic.HELD_OUT_STYLES]
-    sets.append(("synthetic, unseen domains", synthetic.examples(a.synthetic, 777, synthetic.HELD_OUT_DOMAINS,
-                                                                 train_styles)))
-    sets.append(("synthetic, unseen style", synthetic.examples(a.synthetic, 778, None, synthetic.HELD_OUT_STYLES)))
+    if a.tuning:
+        sets.append(("synthetic, training domains and styles", synthetic.examples(a.synthetic, 779)))
+    else:
+        sets += [("synthetic, unseen domains", synthetic.examples(a.synthetic, 777, synthetic.HELD_OUT_DOMAINS,
+                                                                  train_styles)),
+                 ("synthetic, unseen style", synthetic.examples(a.synthetic, 778, None, synthetic.HELD_OUT_STYLES))]
     for name, examples in sets:
         row = evaluate(name, backend, examples, a.steps, min(a.free, len(examples)))
         print(json.dumps(row, default=lambda x: round(x, 3)))

@@ -53,8 +53,8 @@ def load_base():
     return model, tokenizer, tokenizer.convert_tokens_to_ids(MASK_TOKEN)
 
 
-def load_default(adapter: Path | str | None = ADAPTER_DIR, device=None):
-    """The default backend: base model plus the shipped diffusion adapter."""
+def load_default(adapter: Path | str | None = ADAPTER_DIR, device=None, bf16: bool | None = None):
+    """The default backend: base model plus the shipped diffusion adapter (bf16 where fast)."""
     from .backends.adapted_causal import AdaptedCausalBackend
     model, tokenizer, mask_id = load_base()
     if adapter is not None:
@@ -62,4 +62,4 @@ def load_default(adapter: Path | str | None = ADAPTER_DIR, device=None):
             raise ModelLoadError(f"no diffusion adapter at {adapter}")
         from peft import PeftModel
         model = PeftModel.from_pretrained(model, str(adapter))
-    return AdaptedCausalBackend(model, tokenizer, mask_id, device=device)
+    return AdaptedCausalBackend(model, tokenizer, mask_id, device=device, bf16=bf16)

@@ -84,3 +84,25 @@ def test_training_smoke_and_resume(tmp_path, tiny):
     train(tmp_path, steps=3, batch_size=2, rank=2, save_every=1, base=base, tasks=[], progress=False, bf16=False)
     log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
     assert [e["step"] for e in log] == [1, 2, 3], "a resumed run continues where the checkpoint left off"
+
+
+def test_merged_serving_copies_match_the_adapter(tiny):
+    """The backend's merged canvas copy and adapter-free prompt copy compute what the peft
+    model does with the adapter switched off for the prompt and on for the canvas."""
+    model, tok, mask_id = tiny
+    peft = add_adapter(random_causal_lm(tok, seed=4), rank=2)
+    with torch.no_grad():
+        for p in peft.parameters():
+            if p.requires_grad:
+                p.add_(0.05 * torch.randn_like(p))      # a trained adapter is not the identity
+    peft.eval()
+    backend = AdaptedCausalBackend(peft, tok, mask_id, bf16=False)
+    assert not hasattr(backend.canvas_model, "peft_config") and not hasattr(backend.prompt_model, "peft_config")
+    prompts, canvas = ["a prompt", "another, longer prompt"], torch.randint(10, 300, (2, 6))
+    opens = [torch.arange(6), torch.tensor([0, 3])]
+    got = backend.logits(backend.encode(prompts), canvas, opens)
+    with torch.no_grad():
+        hidden = canvas_hidden(peft, encode_prompts(peft, prompt_ids(tok, prompts), tok.pad_token_id,
+                                                    torch.device("cpu")), canvas)
+        want = peft.get_base_model().lm_head(torch.cat([hidden[b, o] for b, o in enumerate(opens)]))
+    torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
