@@ -39,8 +39,8 @@ def field_matches(schema: dict, got, gold) -> list[bool]:
     return [normal(got.get(k)) == normal(gold.get(k)) for k in schema.get("properties", {})]
 
 
-def constrained_run(backend, example, steps: int):
-    g = constrained.Generator(example.schema, backend, steps=steps)
+def constrained_run(backend, example, sampling: dict):
+    g = constrained.Generator(example.schema, backend, **sampling)
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -71,12 +71,12 @@ def free_run(backend, example, length: int, steps: int):
     return value
 
 
-def evaluate(name: str, backend, examples, steps: int, free: int) -> dict:
+def evaluate(name: str, backend, examples, sampling: dict, free: int) -> dict:
     matches, seconds, forwards, per_forward, regrown = [], [], [], [], 0
     free_parsed = free_valid = 0
     free_matches = []
     for i, e in enumerate(examples):
-        out, dt, stats = constrained_run(backend, e, steps)
+        out, dt, stats = constrained_run(backend, e, sampling)
         value = json.loads(json.dumps(out, default=str)) if not hasattr(out, "model_dump") else out.model_dump(mode="json")
         matches.append(field_matches(e.schema, value, e.answer))
         seconds.append(dt)
@@ -85,7 +85,7 @@ def evaluate(name: str, backend, examples, steps: int, free: int) -> dict:
         regrown += stats.regrown
         if i < free:
             length = constrained.compile(e.schema, backend.vocab).length
-            got = free_run(backend, e, length, steps)
+            got = free_run(backend, e, length, sampling["steps"])
             free_parsed += got is not None
             free_valid += got is not None and jsonschema.Draft202012Validator(e.schema).is_valid(got)
             free_matches.append(field_matches(e.schema, got, e.answer))
@@ -114,7 +114,8 @@ def main() -> None:
     p.add_argument("--receipts", type=int, default=1000, help="at most this many held-out receipts")
     p.add_argument("--synthetic", type=int, default=60, help="documents per unseen synthetic set")
     p.add_argument("--free", type=int, default=20, help="documents per set also decoded unconstrained")
-    p.add_argument("--steps", type=int, default=8)
+    p.add_argument("--steps", type=int, default=None, help="default: the model's own default")
+    p.add_argument("--threshold", type=float, default=None, help="also commit positions at least this likely")
     p.add_argument("--tuning", action="store_true",
                    help="measure on training-side documents instead (SROIE training receipts, synthetic "
                         "training domains and styles): choose settings here, report on the held-out sets")
@@ -123,9 +124,11 @@ def main() -> None:
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     backend = load_default(a.adapter, bf16=None if a.bf16 == "auto" else a.bf16 == "on")
+    steps = a.steps or backend.default_steps or constrained.SamplingConfig.steps
     print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, torch "
           f"{torch.__version__}, {a.threads} threads, bf16 {backend.bf16}; load avg "
-          f"{os.getloadavg()[0]:.2f}; adapter {a.adapter}; steps {a.steps}")
+          f"{os.getloadavg()[0]:.2f}; adapter {a.adapter}; steps {steps}, threshold {a.threshold}")
+    sampling = {"steps": steps, "threshold": a.threshold}
     held = receipts.load(held_out=not a.tuning)[: a.receipts]
     sets = []
     if held:
@@ -140,7 +143,7 @@ def main() -> None:
                                                                   train_styles)),
                  ("synthetic, unseen style", synthetic.examples(a.synthetic, 778, None, synthetic.HELD_OUT_STYLES))]
     for name, examples in sets:
-        row = evaluate(name, backend, examples, a.steps, min(a.free, len(examples)))
+        row = evaluate(name, backend, examples, sampling, min(a.free, len(examples)))
         print(json.dumps(row, default=lambda x: round(x, 3)))
 
 

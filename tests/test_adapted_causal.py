@@ -106,3 +106,14 @@ def test_merged_serving_copies_match_the_adapter(tiny):
                                                     torch.device("cpu")), canvas)
         want = peft.get_base_model().lm_head(torch.cat([hidden[b, o] for b, o in enumerate(opens)]))
     torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
+
+
+def test_backend_default_steps_unless_given(tiny):
+    model, tok, mask_id = tiny
+    backend = AdaptedCausalBackend(model, tok, mask_id, bf16=False)
+    schema = {"type": "object", "properties": {"s": {"type": "string", "minLength": 30, "maxLength": 30}},
+              "required": ["s"]}
+    g = constrained.Generator(schema, backend, grow_rounds=0)
+    g("a document")
+    assert g.config.steps == backend.default_steps == 16 and g.last_stats.forwards >= 16
+    assert constrained.Generator(schema, backend, steps=3).config.steps == 3
