@@ -40,12 +40,13 @@ def field_matches(schema: dict, got, gold) -> list[bool]:
 
 
 def constrained_run(backend, example, sampling: dict):
+    """(output, seconds, stats, steps it ran with: the Generator resolves the model's default)."""
     g = constrained.Generator(example.schema, backend, **sampling)
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out = g(example.document)
-    return out, time.perf_counter() - t0, g.last_stats
+    return out, time.perf_counter() - t0, g.last_stats, g.config.steps
 
 
 @torch.no_grad()
@@ -72,11 +73,11 @@ def free_run(backend, example, length: int, steps: int):
 
 
 def evaluate(name: str, backend, examples, sampling: dict, free: int) -> dict:
-    matches, seconds, forwards, per_forward, regrown = [], [], [], [], 0
+    matches, seconds, forwards, per_forward, regrown, steps = [], [], [], [], 0, None
     free_parsed = free_valid = 0
     free_matches = []
     for i, e in enumerate(examples):
-        out, dt, stats = constrained_run(backend, e, sampling)
+        out, dt, stats, steps = constrained_run(backend, e, sampling)
         value = json.loads(json.dumps(out, default=str)) if not hasattr(out, "model_dump") else out.model_dump(mode="json")
         matches.append(field_matches(e.schema, value, e.answer))
         seconds.append(dt)
@@ -85,13 +86,13 @@ def evaluate(name: str, backend, examples, sampling: dict, free: int) -> dict:
         regrown += stats.regrown
         if i < free:
             length = constrained.compile(e.schema, backend.vocab).length
-            got = free_run(backend, e, length, sampling["steps"])
+            got = free_run(backend, e, length, steps)
             free_parsed += got is not None
             free_valid += got is not None and jsonschema.Draft202012Validator(e.schema).is_valid(got)
             free_matches.append(field_matches(e.schema, got, e.answer))
     fields = [m for row in matches for m in row]
     row = {
-        "set": name, "documents": len(examples),
+        "set": name, "documents": len(examples), "steps": steps,
         "field_match": sum(fields) / max(1, len(fields)),
         "all_fields_right": sum(all(r) for r in matches) / max(1, len(matches)),
         "s_per_doc_median": statistics.median(seconds), "s_per_doc_p90": sorted(seconds)[int(0.9 * (len(seconds) - 1))],
@@ -124,11 +125,10 @@ def main() -> None:
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     backend = load_default(a.adapter, bf16=None if a.bf16 == "auto" else a.bf16 == "on")
-    steps = a.steps or backend.default_steps or constrained.SamplingConfig.steps
     print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, torch "
           f"{torch.__version__}, {a.threads} threads, bf16 {backend.bf16}; load avg "
-          f"{os.getloadavg()[0]:.2f}; adapter {a.adapter}; steps {steps}, threshold {a.threshold}")
-    sampling = {"steps": steps, "threshold": a.threshold}
+          f"{os.getloadavg()[0]:.2f}; adapter {a.adapter}; threshold {a.threshold}")
+    sampling = {"threshold": a.threshold, **({"steps": a.steps} if a.steps else {})}
     held = receipts.load(held_out=not a.tuning)[: a.receipts]
     sets = []
     if held:

@@ -1,8 +1,8 @@
 """constrained: structured output from diffusion language models, valid by construction."""
 from .api import Generator, compile, default_model, generate, load
 from .errors import (CanvasTooSmallError, ConstrainedError, ContextTooLongError, EmptyPromptError,
-                     InvalidPatternError, ModelLoadError, OutputValidationError, SchemaError, SchemaTooComplexError, SlotFullWarning,
-                     UnsatisfiableSchemaError, UnsupportedSchemaError)
+                     InvalidPatternError, ModelLoadError, OutputValidationError, SchemaError, SchemaTooComplexError,
+                     SlotFullWarning, UnsatisfiableSchemaError, UnsupportedSchemaError)
 from .sampler import SamplingConfig
 from .vocabulary import TokenVocabulary
 
@@ -10,6 +10,5 @@ __all__ = [
     "generate", "Generator", "compile", "load", "default_model", "SamplingConfig", "TokenVocabulary",
     "ConstrainedError", "SchemaError", "UnsupportedSchemaError", "UnsatisfiableSchemaError",
     "InvalidPatternError", "SchemaTooComplexError", "CanvasTooSmallError", "ContextTooLongError",
-    "EmptyPromptError",
-    "ModelLoadError", "OutputValidationError", "SlotFullWarning",
+    "EmptyPromptError", "ModelLoadError", "OutputValidationError", "SlotFullWarning",
 ]

@@ -237,7 +237,7 @@ def _trim(dfa: DFA) -> DFA:
 
     def predecessors(states):
         return np.unique(np.concatenate([preds[bounds[s]:bounds[s + 1]] for s in states]))
-    live = _reached(dfa.accept.copy(), predecessors)
+    live = _reached(dfa.accept, predecessors)
     if n == 0 or not live[0]:
         return DFA(np.zeros((0, 256), np.int32), np.zeros(0, bool))
     trans = np.where((dfa.trans != DEAD) & live[np.where(dfa.trans == DEAD, 0, dfa.trans)], dfa.trans, DEAD)

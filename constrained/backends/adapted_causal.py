@@ -135,14 +135,14 @@ def canvas_hidden(model, state: PromptState, canvas: torch.Tensor,
 
 
 def serving_models(model, bf16: bool):
-    """(prompt model, canvas model, convert) for inference.
+    """(prompt model, canvas model, autocast) for inference.
 
     A peft model is split into two plain copies: the base weights (the prompt pass runs with
     the adapter off) and the weights with the adapter merged in (the canvas pass). Merged, the
     LoRA branch costs nothing per step; stored in bf16 where the CPU has it, no weight is
     recast per op either (together ~35% of a canvas step on the default model). Memory: two
-    copies of the weights. Any other model serves both passes as given, under bf16 autocast
-    when ``bf16`` (``convert`` is then True: the caller must autocast).
+    copies of the weights. Any other model serves both passes as given; ``autocast`` is then
+    ``bf16``: the caller runs it under bf16 autocast.
     """
     if not hasattr(model, "merge_and_unload"):
         return model, model, bf16
