@@ -40,13 +40,13 @@ def field_matches(schema: dict, got, gold) -> list[bool]:
 
 
 def constrained_run(backend, example, sampling: dict):
-    """(output, seconds, stats, steps it ran with: the Generator resolves the model's default)."""
+    """(output, seconds, stats, the settings it ran with: the Generator resolves the model's defaults)."""
     g = constrained.Generator(example.schema, backend, **sampling)
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out = g(example.document)
-    return out, time.perf_counter() - t0, g.last_stats, g.config.steps
+    return out, time.perf_counter() - t0, g.last_stats, g.config
 
 
 @torch.no_grad()
@@ -73,11 +73,11 @@ def free_run(backend, example, length: int, steps: int):
 
 
 def evaluate(name: str, backend, examples, sampling: dict, free: int) -> dict:
-    matches, seconds, forwards, per_forward, regrown, steps = [], [], [], [], 0, None
+    matches, seconds, forwards, per_forward, regrown, config = [], [], [], [], 0, None
     free_parsed = free_valid = 0
     free_matches = []
     for i, e in enumerate(examples):
-        out, dt, stats, steps = constrained_run(backend, e, sampling)
+        out, dt, stats, config = constrained_run(backend, e, sampling)
         value = json.loads(json.dumps(out, default=str)) if not hasattr(out, "model_dump") else out.model_dump(mode="json")
         matches.append(field_matches(e.schema, value, e.answer))
         seconds.append(dt)
@@ -86,13 +86,13 @@ def evaluate(name: str, backend, examples, sampling: dict, free: int) -> dict:
         regrown += stats.regrown
         if i < free:
             length = constrained.compile(e.schema, backend.vocab).length
-            got = free_run(backend, e, length, steps)
+            got = free_run(backend, e, length, config.steps)
             free_parsed += got is not None
             free_valid += got is not None and jsonschema.Draft202012Validator(e.schema).is_valid(got)
             free_matches.append(field_matches(e.schema, got, e.answer))
     fields = [m for row in matches for m in row]
     row = {
-        "set": name, "documents": len(examples), "steps": steps,
+        "set": name, "documents": len(examples), "steps": config and config.steps, "copy": config and config.copy,
         "field_match": sum(fields) / max(1, len(fields)),
         "all_fields_right": sum(all(r) for r in matches) / max(1, len(matches)),
         "s_per_doc_median": statistics.median(seconds), "s_per_doc_p90": sorted(seconds)[int(0.9 * (len(seconds) - 1))],
@@ -117,6 +117,8 @@ def main() -> None:
     p.add_argument("--free", type=int, default=20, help="documents per set also decoded unconstrained")
     p.add_argument("--steps", type=int, default=None, help="default: the model's own default")
     p.add_argument("--threshold", type=float, default=None, help="also commit positions at least this likely")
+    p.add_argument("--copy", type=float, default=None,
+                   help="copy-draft share (0 turns drafts off; default: the model's own default)")
     p.add_argument("--tuning", action="store_true",
                    help="measure on training-side documents instead (SROIE training receipts, synthetic "
                         "training domains and styles): choose settings here, report on the held-out sets")
@@ -127,8 +129,9 @@ def main() -> None:
     backend = load_default(a.adapter, bf16=None if a.bf16 == "auto" else a.bf16 == "on")
     print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, torch "
           f"{torch.__version__}, {a.threads} threads, bf16 {backend.bf16}; load avg "
-          f"{os.getloadavg()[0]:.2f}; adapter {a.adapter}; threshold {a.threshold}")
-    sampling = {"threshold": a.threshold, **({"steps": a.steps} if a.steps else {})}
+          f"{os.getloadavg()[0]:.2f}; adapter {a.adapter}; threshold {a.threshold}; copy {a.copy}")
+    sampling = {"threshold": a.threshold, **({"steps": a.steps} if a.steps else {}),
+                **({"copy": a.copy or None} if a.copy is not None else {})}
     held = receipts.load(held_out=not a.tuning)[: a.receipts]
     sets = []
     if held:

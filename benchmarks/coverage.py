@@ -12,25 +12,19 @@ from __future__ import annotations
 
 import argparse
 import collections
-import json
 import os
-import random
 import signal
 import statistics
 import time
 import warnings
-from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 import jsonschema  # noqa: E402
 import torch  # noqa: E402
 
 import constrained  # noqa: E402
+from bench_data import SPLITS, load_tokenizer, require, sample, suite  # noqa: E402
 from constrained.backends.tiny import random_backend  # noqa: E402
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "jsonschemabench"
-SPLITS = ["Glaiveai2K", "Github_trivial", "Github_easy", "Github_medium", "Github_hard", "Github_ultra",
-          "Kubernetes", "Snowplow", "WashingtonPost", "JsonSchemaStore"]
 
 
 class Timeout(Exception):
@@ -51,19 +45,6 @@ def _arm(seconds: int) -> None:
     signal.alarm(seconds)
 
 
-def sample(split: str, n: int, seed: int = 0) -> list[dict]:
-    rows = [json.loads(line) for line in open(DATA / f"{split}.jsonl")]
-    random.Random(seed).shuffle(rows)
-    return rows[:n]
-
-
-def suite(draft: str) -> list[dict]:
-    """Every required (non-optional) test group of a JSON-Schema-Test-Suite draft."""
-    path = DATA.parent / "json-schema-test-suite" / f"{draft}.jsonl"
-    rows = [json.loads(line) for line in open(path)]
-    return [{"id": f"{r['file']}#{r['group_index']}", "schema": r["schema"]} for r in rows if not r["optional"]]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--per-split", type=int, default=20)
@@ -72,16 +53,13 @@ def main() -> None:
     ap.add_argument("--tokenizer", default=None)
     ap.add_argument("--suite", default=None, help="a JSON-Schema-Test-Suite draft, e.g. draft2020-12")
     args = ap.parse_args()
-    if not DATA.exists():
-        raise SystemExit(f"JSONSchemaBench not found at {DATA}")
+    require("json-schema-test-suite" if args.suite else "jsonschemabench")
     torch.set_num_threads(1)
     warnings.simplefilter("ignore")
     backend = random_backend()
     vocab = backend.vocab
     if args.tokenizer:
-        from transformers import PreTrainedTokenizerFast
-        tok = PreTrainedTokenizerFast(tokenizer_file=str(DATA.parent / "tokenizers" / args.tokenizer / "tokenizer.json"))
-        vocab = constrained.TokenVocabulary.from_tokenizer(tok)
+        vocab = load_tokenizer(args.tokenizer)[1]
     signal.signal(signal.SIGALRM, _alarm)
     print(f"machine: {os.cpu_count()} cores, load avg {os.getloadavg()[0]:.2f}; vocab {vocab.size}; "
           f"{args.per_split} schemas per split, {args.seeds} seeds each, timeout {args.timeout}s")

@@ -26,18 +26,15 @@ import resource
 import statistics
 import time
 import warnings
-from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 import jsonschema  # noqa: E402
 import numpy as np  # noqa: E402
 
 import constrained  # noqa: E402
+from bench_data import SPLITS, load_tokenizer, require, sample  # noqa: E402
 from constrained.canvas import CanvasState  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-SPLITS = ["Glaiveai2K", "Github_trivial", "Github_easy", "Github_medium", "Github_hard", "Github_ultra",
-          "Kubernetes", "Snowplow", "WashingtonPost", "JsonSchemaStore"]
 MAX_WALK_TOKENS = 1000
 
 
@@ -85,7 +82,7 @@ class TokenWalker:
     def __init__(self, tokenizer, vocab):
         self.vocab = vocab
         self.n = vocab.size
-        self.eos = _eos_id(tokenizer)
+        self.eos = tokenizer.eos_token_id
         texts = [vocab.decode([i]) for i in range(self.n)]
         self.blank = np.array([t.strip() == b"" and t != b"" for t in texts])
         self.closing = np.array([any(c in t for c in b'"]},') for t in texts])
@@ -208,17 +205,6 @@ class OutlinesCore(TokenWalker):
         guide.advance(t)
 
 
-def _eos_id(tokenizer) -> int:
-    """The end-of-sequence id (tokenizer.json files alone often leave it unset)."""
-    if tokenizer.eos_token_id is not None:
-        return tokenizer.eos_token_id
-    vocab = tokenizer.get_vocab()
-    for name in ("<|endoftext|>", "<eos>", "</s>", "<|im_end|>"):
-        if name in vocab:
-            return vocab[name]
-    raise ValueError("no end-of-sequence token found")
-
-
 ENGINES = {e.name: e for e in (Ours, LLGuidance, LLGuidanceLenient, XGrammar, OutlinesCore)}
 
 
@@ -330,12 +316,6 @@ def run(name: str, rows, a) -> dict:
             "capped": capped, "examples": examples}
 
 
-def load_tokenizer(name: str):
-    from transformers import PreTrainedTokenizerFast
-    tokenizer = PreTrainedTokenizerFast(tokenizer_file=str(DATA / "tokenizers" / name / "tokenizer.json"))
-    return tokenizer, constrained.TokenVocabulary.from_tokenizer(tokenizer)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--per-split", type=int, default=10)
@@ -346,14 +326,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--memory-gb", type=int, default=8, help="address-space cap per engine worker")
     a = ap.parse_args()
-    if not (DATA / "jsonschemabench").exists():
-        raise SystemExit(f"JSONSchemaBench not found under {DATA}")
+    require("jsonschemabench")
     tokenizer, vocab = load_tokenizer(a.tokenizer)
-    rows = []
-    for split in SPLITS:
-        lines = [json.loads(x) for x in (DATA / "jsonschemabench" / f"{split}.jsonl").open()]
-        rng = np.random.default_rng(a.seed)
-        rows += [lines[i] for i in sorted(rng.permutation(len(lines))[: a.per_split])]
+    rows = [row for split in SPLITS for row in sample(split, a.per_split, a.seed)]
     print(f"machine: {os.cpu_count()} cores, load avg {os.getloadavg()[0]:.2f}; tokenizer {a.tokenizer} "
           f"({vocab.size} tokens); {a.per_split} schemas per split, {a.walks} walks each, budget {a.budget:.0f} s")
     results = {}

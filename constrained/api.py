@@ -93,9 +93,7 @@ class Generator(Generic[T]):
         self.backend = default_model() if model is None else load(model) if isinstance(model, str) else model
         self.schema, self._adapter = _schema_of(output_type)
         self.template = compile(self.schema, self.backend.vocab, max_tokens, self.backend.tokens_per_char)
-        if self.backend.default_steps is not None:
-            sampling.setdefault("steps", self.backend.default_steps)
-        self.config = SamplingConfig(**sampling)
+        self.config = SamplingConfig(**{**self.backend.sampling_defaults, **sampling})
         self.last_stats: DenoiseStats | None = None
         self.batch_stats: list[DenoiseStats] = []
 

@@ -18,6 +18,7 @@ import torch
 
 from .backends.base import Backend
 from .canvas import CanvasState
+from .drafting import CopyDrafter
 from .errors import SlotFullWarning
 from .kernels import apply_token_bitmask_inplace, masked_pick
 from .template import CanvasTemplate
@@ -41,6 +42,8 @@ class SamplingConfig:
         unless its probability is at least this (None: no such rule). Neighbours decided
         together are guessed independently ("2000000", "Baker Baker"); waiting a step lets
         the second see the first. Within the last planned step nothing waits.
+    copy: if set, copy drafts (:mod:`constrained.drafting`) are taken where the model gives
+        the drafted token at least this share of its favourite's probability (None: no drafts).
     """
     steps: int = 8
     threshold: float | None = None
@@ -49,6 +52,7 @@ class SamplingConfig:
     grow_rounds: int = 2
     entropy_bound: float | None = None
     spread: float | None = 0.9
+    copy: float | None = None
 
     def __post_init__(self) -> None:
         if self.steps < 1:
@@ -63,6 +67,8 @@ class SamplingConfig:
             raise ValueError("grow_rounds must be >= 0")
         if self.spread is not None and not 0.0 <= self.spread <= 1.0:
             raise ValueError("spread must be in [0, 1]")
+        if self.copy is not None and not 0.0 < self.copy <= 1.0:
+            raise ValueError("copy must be in (0, 1]")
 
 
 @dataclass
@@ -98,7 +104,8 @@ def fill(template: CanvasTemplate, backend: Backend, prompts: list[str],
     regenerate, prompt by prompt, values that ran out of room in longer slots."""
     states = [CanvasState(template) for _ in prompts]
     first_open = max(1, len(states[0].open_positions()))
-    results = list(zip(states, denoise(states, backend, backend.encode(prompts), config)))
+    drafters = [CopyDrafter.for_prompt(backend.tokenizer, p) for p in prompts] if config.copy else None
+    results = list(zip(states, denoise(states, backend, backend.encode(prompts), config, drafters)))
     for b, prompt in enumerate(prompts):
         state, stats = results[b]
         full, encoded = state.full_regions(), None
@@ -111,7 +118,8 @@ def fill(template: CanvasTemplate, backend: Backend, prompts: list[str],
             # Reopened values get steps in proportion to their share of the canvas: the
             # same commit rate as the first pass, not a whole second pass.
             steps = max(2, math.ceil(config.steps * len(state.open_positions()) / first_open))
-            stats.add(denoise([state], backend, encoded, replace(config, steps=min(steps, config.steps)))[0])
+            stats.add(denoise([state], backend, encoded, replace(config, steps=min(steps, config.steps)),
+                              drafters and [drafters[b]])[0])
             stats.regrown += len(full)
             full = state.full_regions()
         if full:
@@ -147,7 +155,7 @@ def _noise(template: CanvasTemplate, rows, rng: torch.Generator) -> torch.Tensor
 
 
 def denoise(states: list[CanvasState], backend: Backend, prompt_state,
-            config: SamplingConfig) -> list[DenoiseStats]:
+            config: SamplingConfig, drafters: list[CopyDrafter] | None = None) -> list[DenoiseStats]:
     """Commit tokens at every open position of each state (in place), block by block.
 
     All states share one template; each forward serves the whole batch.
@@ -184,14 +192,16 @@ def denoise(states: list[CanvasState], backend: Backend, prompt_state,
             apply_token_bitmask_inplace(logits, template.masks.tensor(logits.device), flat_rows.to(logits.device))
             tokens, conf, entropy = (t.cpu() for t in masked_pick(logits, config.temperature, generator))
             offset = 0
-            for state, o, st in zip(states, opens, stats):
+            for b, (state, o, st) in enumerate(zip(states, opens, stats)):
                 n = len(o)
                 if not n:
                     continue
                 sl = slice(offset, offset + n)
                 offset += n
                 order, quota = _commit_order(conf[sl], entropy[sl], n, step, config)
-                done, now, confidence = 0, set(), conf[sl].tolist()
+                now, confidence = set(), conf[sl].tolist()
+                copied = _take_drafts(state, drafters[b], o, logits[sl], config.copy, now) if drafters else 0
+                done = 0
                 spread = config.spread if step < config.steps - 1 else None
                 for j in order:
                     if done >= quota:
@@ -204,13 +214,41 @@ def denoise(states: list[CanvasState], backend: Backend, prompt_state,
                         now.add(pos)
                 st.forwards += 1
                 st.model_seconds += model_seconds
-                st.committed += done
-                st.per_step_commits.append(done)
+                st.committed += done + copied
+                st.per_step_commits.append(done + copied)
             step += 1
     elapsed = time.perf_counter() - started
     for st in stats:
         st.total_seconds = elapsed
     return stats
+
+
+def _take_drafts(state: CanvasState, drafter: CopyDrafter, opens: np.ndarray, logits: torch.Tensor,
+                 ratio: float, now: set[int]) -> int:
+    """Commit copy-draft tokens after every committed run inside a value, left to right while
+    each gets at least ``ratio`` of the best allowed token's probability; returns how many."""
+    template, tokens = state.template, state.tokens
+    row_of = {int(p): j for j, p in enumerate(opens.tolist())}
+    floor = math.log(ratio)
+    taken = 0
+    for p in opens.tolist():
+        r = int(template.region_of[p])
+        region = template.regions[r]
+        if region.literal or p == region.start or tokens[p - 1] < 0 or tokens[p] >= 0:
+            continue
+        first = p
+        while first > region.start and tokens[first - 1] >= 0 and p - first < drafter.ngram:
+            first -= 1
+        end = region.start + region.length
+        for q, t in zip(range(p, end), drafter.propose(tokens[first:p]).tolist()):
+            if tokens[q] >= 0:
+                break
+            logp = torch.log_softmax(logits[row_of[q]].float(), -1)
+            if float(logp[t]) < float(logp.max()) + floor or not state.commit(q, t):
+                break
+            now.add(q)
+            taken += 1
+    return taken
 
 
 def _canvases(states: list[CanvasState]) -> torch.Tensor:

@@ -108,12 +108,14 @@ def test_merged_serving_copies_match_the_adapter(tiny):
     torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
 
 
-def test_backend_default_steps_unless_given(tiny):
+def test_backend_sampling_defaults_unless_given(tiny):
     model, tok, mask_id = tiny
     backend = AdaptedCausalBackend(model, tok, mask_id, bf16=False)
     schema = {"type": "object", "properties": {"s": {"type": "string", "minLength": 30, "maxLength": 30}},
               "required": ["s"]}
     g = constrained.Generator(schema, backend, grow_rounds=0)
     g("a document")
-    assert g.config.steps == backend.default_steps == 16 and g.last_stats.forwards >= 16
-    assert constrained.Generator(schema, backend, steps=3).config.steps == 3
+    assert g.config.steps == backend.sampling_defaults["steps"] == 16 and g.last_stats.forwards >= 16
+    assert g.config.copy == backend.sampling_defaults["copy"]
+    given = constrained.Generator(schema, backend, steps=3, copy=None).config
+    assert given.steps == 3 and given.copy is None

@@ -159,11 +159,13 @@ class AdaptedCausalBackend(Backend):
     Slots are twice the generic size: document values (addresses, company names) are long,
     and a canvas step costs far less than regrowing a slot (another full denoising pass).
     A small model copies long values badly when many positions are decided together: it
-    takes 16 steps by default.
+    takes 16 steps by default, and copy drafts (SROIE training receipts, 48 docs: field match
+    35% without, 43% with a share of 0.3).
     """
 
     tokens_per_char = 1.0
-    default_steps = 16      # 8 halves the time; on SROIE training receipts it halved field match too
+    # 8 steps halve the time; on SROIE training receipts they halved field match too
+    sampling_defaults = {"steps": 16, "copy": 0.3}
 
     def __init__(self, model, tokenizer, mask_id: int, device=None, bf16: bool | None = None) -> None:
         self.model = model.eval()

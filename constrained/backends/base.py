@@ -20,8 +20,8 @@ class Backend(ABC):
     position, so the model never sees a token the constraint could not keep.
     ``tokens_per_char`` sizes value slots: a backend whose values run long for their schema
     (real documents) asks for more room up front, which costs less than regrowing slots.
-    ``default_steps`` overrides :class:`SamplingConfig`'s default for a model that needs
-    more (or fewer) denoising steps to be accurate; an explicit ``steps=`` always wins.
+    ``sampling_defaults`` override :class:`SamplingConfig`'s defaults for a model that needs
+    other settings to be accurate (more steps, copy drafts); an explicit argument always wins.
     """
 
     tokenizer: Any
@@ -31,7 +31,7 @@ class Backend(ABC):
     needs_noise: bool = False
     tokens_per_char: float = TOKENS_PER_CHAR
     max_length: int | None = None       # positions the model attends over: prompt plus canvas
-    default_steps: int | None = None
+    sampling_defaults: dict[str, Any] = {}
 
     def check_fits(self, prompt_tokens: int, canvas_tokens: int) -> None:
         """Refuse, by name, a batch the model could only process past its trained positions."""
