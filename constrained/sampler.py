@@ -241,7 +241,7 @@ def _take_drafts(state: CanvasState, drafter: CopyDrafter, opens: np.ndarray, lo
             first -= 1
         end = region.start + region.length
         for q, t in zip(range(p, end), drafter.propose(tokens[first:p]).tolist()):
-            if tokens[q] >= 0:
+            if tokens[q] >= 0 or q not in row_of:      # committed, or past this canvas block
                 break
             logp = torch.log_softmax(logits[row_of[q]].float(), -1)
             if float(logp[t]) < float(logp.max()) + floor or not state.commit(q, t):

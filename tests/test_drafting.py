@@ -77,3 +77,12 @@ def test_generation_with_drafts_stays_valid(tok, seed):
 def test_copy_share_is_checked():
     with pytest.raises(ValueError, match="copy"):
         SamplingConfig(copy=0.0)
+
+
+def test_drafts_stay_inside_the_canvas_block(tok):
+    """Block-diffusion backends score one block at a time: a draft stops at its end."""
+    state, region, ids = _canvas_with_first_token(tok, "Long Road East")
+    drafter = CopyDrafter.for_prompt(tok, "city: Long Road East")
+    block = state.open_positions()[:2]
+    assert _take_drafts(state, drafter, block, torch.zeros(2, state.template.vocab.size), 0.5, set()) == 2
+    assert state.tokens[block[-1] + 1] < 0
