@@ -243,8 +243,8 @@ def _take_drafts(state: CanvasState, drafter: CopyDrafter, opens: np.ndarray, lo
         for q, t in zip(range(p, end), drafter.propose(tokens[first:p]).tolist()):
             if tokens[q] >= 0 or q not in row_of:      # committed, or past this canvas block
                 break
-            logp = torch.log_softmax(logits[row_of[q]].float(), -1)
-            if float(logp[t]) < float(logp.max()) + floor or not state.commit(q, t):
+            row = logits[row_of[q]]          # a probability ratio is a logit difference: no softmax needed
+            if float(row[t]) < float(row.max()) + floor or not state.commit(q, t):
                 break
             now.add(q)
             taken += 1
