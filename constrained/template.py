@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .automaton.dfa import compile_dfa
-from .automaton.regex import Node, byteset, min_length, seq, star
+from .automaton.regex import Node, byteset, min_length, seq, star, without_bounds_beyond
 from .compile.json_schema import Part
 from .errors import CanvasTooSmallError, UnsatisfiableSchemaError
 from .masks import MaskTable
@@ -47,7 +47,10 @@ class Region:
 _AUTOMATA: dict[tuple[Node, str], TokenAutomaton] = {}
 
 
-def _automaton(node: Node, vocab: TokenVocabulary, pointer: str = "#") -> TokenAutomaton:
+def _automaton(node: Node, vocab: TokenVocabulary, pointer: str = "#", max_tokens: int | None = None) -> TokenAutomaton:
+    """The slot's automaton, cached; a length bound no ``max_tokens`` canvas could reach is dropped."""
+    if max_tokens is not None:
+        node = without_bounds_beyond(node, max_tokens * _widest(vocab))
     key = (node, vocab.content_hash)
     a = _AUTOMATA.get(key)
     if a is None:
@@ -106,7 +109,7 @@ class CanvasTemplate:
                 pieces.append(Piece(ids=tuple(vocab.tokenize_exact(p))))
                 least.append(len(pieces[-1].ids))
                 continue
-            a = _automaton(p.node, vocab, p.pointer)
+            a = _automaton(p.node, vocab, p.pointer, max_tokens)
             fewest = a.min_tokens()
             if fewest is None:
                 raise CanvasTooSmallError(f"the vocabulary cannot spell any value for {p.pointer}")
@@ -162,7 +165,7 @@ class CanvasTemplate:
 
 def _check_room(parts: list[Part], vocab: TokenVocabulary, max_tokens: int) -> None:
     """Fail fast, before building automata, when even the longest tokens cannot fit."""
-    widest = int(vocab.byte_matrix[1][vocab.generable].max())
+    widest = _widest(vocab)
     least = 0
     for p in parts:
         n_bytes = len(p.encode()) if isinstance(p, str) else (min_length(p.node) or 0)
@@ -171,6 +174,11 @@ def _check_room(parts: list[Part], vocab: TokenVocabulary, max_tokens: int) -> N
         raise CanvasTooSmallError(
             f"the shortest valid output needs at least {least} tokens but the canvas allows {max_tokens}; "
             "raise max_tokens or relax minLength/minItems")
+
+
+def _widest(vocab: TokenVocabulary) -> int:
+    """Bytes in the vocabulary's longest generable token."""
+    return int(vocab.byte_matrix[1][vocab.generable].max())
 
 
 def _feasible_length(a: TokenAutomaton, k: int, pointer: str) -> int:

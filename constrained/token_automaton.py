@@ -13,6 +13,7 @@ from .automaton.dfa import DEAD, DFA
 from .vocabulary import TokenVocabulary
 
 
+_UNBOUNDED = np.iinfo(np.int32).max
 _SEQUENCES: dict[tuple[str, bytes], tuple] = {}
 
 
@@ -46,36 +47,153 @@ def _distinct_columns(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(distinct), inverse
 
 
+def _reachable_part(nxt: np.ndarray, accept: np.ndarray, usable: np.ndarray):
+    """``nxt`` (dead = last row) and ``accept`` narrowed to the states that usable tokens
+    reach from state 0 (a counted loop's expansion has counts no path can produce)."""
+    dead = len(accept)
+    seen = np.zeros(dead + 1, bool)
+    seen[0] = True
+    frontier = np.array([0])
+    moves = nxt[:, usable]
+    while frontier.size:
+        step = np.unique(moves[frontier])
+        frontier = step[~seen[step]]
+        seen[frontier] = True
+    seen[dead] = True
+    if seen.all():
+        return nxt, accept
+    keep = np.nonzero(seen)[0]                     # the dead row stays last
+    remap = np.full(dead + 1, len(keep) - 1, np.int32)
+    remap[keep] = np.arange(len(keep), dtype=np.int32)
+    return remap[nxt[keep]], accept[keep[:-1]]
+
+
+class _Walk:
+    """Every class sequence walked from every DFA state, one trie depth at a time.
+
+    Besides the end state, it records for counted loops: ``first``, characters started in
+    the loop the walk began in; ``left``, whether it left that loop; ``later``, characters
+    in the loop entered last. A loop entered and left inside one token is checked here.
+    """
+
+    def __init__(self, dfa: DFA, table: np.ndarray) -> None:
+        n = self.n = dfa.n_states
+        self.ext = np.full((n + 1, table.shape[1]), n, np.int32)     # row n = dead
+        self.ext[:n] = np.where(table == DEAD, n, table)
+        self.accept = dfa.accept
+        segment, head = dfa.tags()
+        self.segment, self.head = np.append(segment, -1), np.append(head, False)
+        self.lo = np.array([lo for lo, _ in dfa.bounds] + [0])        # index -1: no loop
+        self.hi = np.array([_UNBOUNDED if hi is None else hi for _, hi in dfa.bounds] + [0])
+        # Counts that matter: up to hi, or up to lo where there is no upper bound.
+        self.top = np.array([lo if hi is None else hi for lo, hi in dfa.bounds] + [0])
+        self.counted = bool(dfa.bounds)
+
+    def run(self, seq_parent, seq_class, depth_start) -> None:
+        n, total = self.n, len(seq_parent)
+        self.state = np.empty((n + 1, total), np.int32)
+        self.state[:, 0] = np.arange(n + 1)
+        if self.counted:
+            self.first = np.zeros((n + 1, total), np.int16)
+            self.later = np.zeros((n + 1, total), np.int16)
+            self.left = np.zeros((n + 1, total), bool)
+            self.left[:, 0] = self.segment < 0
+        for d in range(1, len(depth_start) - 1):
+            lo, hi = depth_start[d], depth_start[d + 1]
+            parent, cls = seq_parent[lo:hi], seq_class[lo:hi][None, :]
+            q = self.state[:, parent]
+            nq = self.ext[q, cls]
+            if self.counted:
+                nq = self._count(slice(lo, hi), parent, q, nq)
+            self.state[:, lo:hi] = nq
+
+    def _count(self, cols: slice, parent, q, nq):
+        sq, snq = self.segment[q], self.segment[nq]
+        left, later = self.left[:, parent], self.later[:, parent]
+        start = (sq >= 0) & (snq == sq) & self.head[q]       # a byte that starts a character
+        self.first[:, cols] = self.first[:, parent] + (start & ~left)
+        leaving = (sq >= 0) & (snq != sq)
+        bad = leaving & left & (later < self.lo[sq])
+        later = np.where(snq != sq, 0, later + (start & left))
+        bad |= later > self.hi[snq]
+        self.later[:, cols], self.left[:, cols] = later, left | leaving
+        return np.where(bad, self.n, nq)
+
+    def code(self) -> np.ndarray:
+        """One integer per (state, sequence) that tells outcomes apart."""
+        if not self.counted:
+            return self.state
+        width = int(max(self.first.max(), self.later.max())) + 1
+        out = self.later.astype(np.int64) * 2 + self.left
+        out = (out * width + self.first) * (self.n + 1) + self.state
+        self._width = width
+        return out
+
+    def expand(self, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(next over expanded states with dead row, accepting expanded states) from distinct
+        ``code`` columns: a loop state q becomes states (q, c) for counts c = 0..hi."""
+        n = self.n
+        if not self.counted:
+            return columns, self.accept
+        state = columns % (n + 1)
+        rest = columns // (n + 1)
+        first, rest = rest % self._width, rest // self._width
+        left, later = (rest % 2).astype(bool), rest // 2
+        seg = self.segment[:n]
+        width = np.where(seg >= 0, self.top[seg] + 1, 1)
+        off = np.concatenate([[0], np.cumsum(width)])
+        total = int(off[-1])
+        nxt = np.full((total + 1, columns.shape[1]), total, np.int32)
+        for q in range(n):
+            k = seg[q]
+            rows = slice(off[q], off[q + 1])
+            entered = np.minimum(later[q], self.top[self.segment[state[q]]])
+            if k < 0:
+                nxt[rows] = np.where(state[q] < n, off[state[q]] + entered, total)
+                continue
+            count = np.arange(width[q])[:, None] + first[q][None, :]
+            ok = (state[q] < n) & (count <= self.hi[k]) & (~left[q] | (count >= self.lo[k]))
+            kept = np.minimum(count, self.top[k])
+            nxt[rows] = np.where(ok, off[state[q]] + np.where(left[q], entered, kept), total)
+        base = np.repeat(np.arange(n), width)
+        count = np.arange(total) - off[base]
+        k = seg[base]
+        accept = self.accept[base] & ((k < 0) | (count >= self.lo[k]))
+        return nxt, accept
+
+
 class TokenAutomaton:
-    """``next[q, u]``: the state after reading any token of class sequence ``u`` from ``q``."""
+    """``next[q, u]``: the state after reading any token of class sequence ``u`` from ``q``.
+
+    States are the DFA's, except that a state inside a counted loop becomes one state per
+    count (0..hi): the walk over the vocabulary runs on the DFA's few loop states and
+    records character counts, and the expansion to counts is arithmetic.
+    """
 
     def __init__(self, dfa: DFA, vocab: TokenVocabulary) -> None:
         self.dfa = dfa
         self.vocab = vocab
-        n = dfa.n_states
-        self.dead = n
         class_of, table = dfa.byte_classes()
         seq_parent, seq_class, depth_start, tok_seq = _sequences(vocab, class_of)
-        # Walk every class sequence from every state, one depth at a time (row n = dead).
-        ext = np.full((n + 1, table.shape[1]), n, np.int32)
-        ext[:n] = np.where(table == DEAD, n, table)
-        walk = np.empty((n + 1, len(seq_parent)), np.int32)
-        walk[:, 0] = np.arange(n + 1)
-        for d in range(1, len(depth_start) - 1):
-            lo, hi = depth_start[d], depth_start[d + 1]
-            walk[:, lo:hi] = ext[walk[:, seq_parent[lo:hi]], seq_class[lo:hi][None, :]]
         seqs, tok2seq = np.unique(tok_seq, return_inverse=True)
-        columns, seq2u = _distinct_columns(walk[:, seqs])
-        self.tok2u = seq2u[tok2seq.reshape(-1)]
-        self.next = columns                                  # (n+1, U), dead = n
+        walk = _Walk(dfa, table)
+        walk.run(seq_parent, seq_class, depth_start)
+        columns, seq2u = _distinct_columns(walk.code()[:, seqs])
+        tok2u = seq2u[tok2seq.reshape(-1)]
+        nxt, accept = walk.expand(columns)
+        usable = np.zeros(nxt.shape[1], bool)
+        usable[tok2u[vocab.generable]] = True
+        nxt, self.accept = _reachable_part(nxt, accept, usable)
+        self.next, u2col = _distinct_columns(nxt)               # (n+1, U), dead = n
+        self.tok2u = u2col[tok2u]
         usable = np.zeros(self.next.shape[1], bool)
         usable[self.tok2u[vocab.generable]] = True
+        n = self.dead = len(self.accept)
         usable_next = np.where(usable[None, :], self.next, n)
         reach = np.zeros((n + 1, n + 1), bool)
         reach[np.arange(n + 1)[:, None], usable_next] = True
         self.reach = np.ascontiguousarray(reach[:n, :n])        # q -> q' by some usable token
         self.reach_t = np.ascontiguousarray(self.reach.T)
-        self.accept = dfa.accept.copy()
         self.start = np.zeros(n, bool)
         self.start[0] = n > 0
 

@@ -4,6 +4,14 @@ Thompson NFA, subset construction over byte equivalence classes, trimming of sta
 cannot reach acceptance, then Moore partition refinement (vectorised with numpy).
 A trimmed DFA has the property the canvas relies on: every state it can be in can still
 reach an accepting state, so "not dead" means "completable".
+
+A :class:`~constrained.automaton.regex.Counted` loop (a string's ``maxLength``) is kept as
+a loop whose states are tagged with the loop's *segment*; a register counts characters:
+reading a byte from a ``head`` state (a character boundary) that stays in the segment
+starts a character (at most ``hi``), leaving the segment needs at least ``lo``, entering
+it resets the count. :class:`~constrained.token_automaton.TokenAutomaton` expands the
+register into states. Where determinisation would mix a segment with other paths, the
+loop is unrolled instead (the count would be ambiguous), so the result is always exact.
 """
 from __future__ import annotations
 
@@ -13,7 +21,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..errors import SchemaTooComplexError
-from .regex import Alt, ByteSet, Intersect, Node, Repeat, Seq
+from .regex import Alt, ByteSet, Counted, Intersect, Node, Repeat, Seq
 
 DEAD = -1
 MAX_STATES = 50_000
@@ -25,6 +33,9 @@ class DFA:
     """``trans[q, b]`` is the next state or ``DEAD``; state 0 is the start."""
     trans: np.ndarray            # (n, 256) int32
     accept: np.ndarray           # (n,) bool
+    segment: np.ndarray | None = None    # (n,) int32: the counted loop a state is in, or -1
+    head: np.ndarray | None = None       # (n,) bool: a character boundary inside its loop
+    bounds: tuple[tuple[int, int | None], ...] = ()   # (lo, hi) characters of each counted loop
     _classes: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @property
@@ -41,28 +52,55 @@ class DFA:
             self._classes = (class_of.reshape(-1).astype(np.int32), np.ascontiguousarray(cols.T))
         return self._classes
 
-    def run(self, data: bytes, state: int = 0) -> int:
-        for b in data:
-            if state == DEAD:
-                return DEAD
-            state = int(self.trans[state, b])
-        return state
+    def tags(self) -> tuple[np.ndarray, np.ndarray]:
+        """(segment, head) of every state; no state is in a segment without counted loops."""
+        if self.segment is None:
+            return np.full(self.n_states, -1, np.int32), np.zeros(self.n_states, bool)
+        return self.segment, self.head
 
     def matches(self, data: bytes) -> bool:
         if self.is_empty():
             return False
-        q = self.run(data)
-        return q != DEAD and bool(self.accept[q])
+        segment, head = self.tags()
+        q, count = 0, 0
+        for b in data:
+            nxt = int(self.trans[q, b])
+            if nxt == DEAD:
+                return False
+            k, k2 = int(segment[q]), int(segment[nxt])
+            if k >= 0 and k2 == k:
+                count += int(head[q])
+                if self.bounds[k][1] is not None and count > self.bounds[k][1]:
+                    return False
+            elif k >= 0 and count < self.bounds[k][0]:
+                return False
+            if k2 != k:
+                count = 0
+            q = nxt
+        return bool(self.accept[q]) and (segment[q] < 0 or count >= self.bounds[segment[q]][0])
+
+
+_EMPTY_DFA = DFA(np.zeros((0, 256), np.int32), np.zeros(0, bool))
+
+
+class _CounterConflict(Exception):
+    """Determinisation mixed a counted loop with other paths: unroll it instead."""
 
 
 class _NFA:
-    def __init__(self) -> None:
+    def __init__(self, counters: bool) -> None:
+        self.counters = counters
         self.eps: list[list[int]] = []
         self.edges: list[list[tuple[int, int]]] = []
+        self.segment_of: list[int] = []      # counted loop of each state, or -1
+        self.heads: list[int] = []           # per loop: its character-boundary state
+        self.ends: list[int] = []            # per loop: its end state
+        self.bounds: list[tuple[int, int | None]] = []
 
     def new(self) -> int:
         self.eps.append([])
         self.edges.append([])
+        self.segment_of.append(-1)
         if len(self.eps) > 40 * MAX_STATES:
             raise SchemaTooComplexError("the expression is too large to compile")
         return len(self.eps) - 1
@@ -85,7 +123,18 @@ class _NFA:
                 a, b = self.build(item)
                 self.eps[s].append(a)
                 self.eps[b].append(e)
-        elif isinstance(node, Repeat):
+        elif isinstance(node, Counted) and self.counters:
+            k, h = len(self.bounds), self.new()
+            self.bounds.append((node.lo, node.hi))
+            a, b = self.build(node.item)
+            self.eps[s].append(h)
+            self.eps[h] += [a, e]
+            self.eps[b].append(h)
+            self.heads.append(h)
+            self.ends.append(e)
+            for q in range(s, len(self.segment_of)):
+                self.segment_of[q] = k
+        elif isinstance(node, (Repeat, Counted)):
             cur = s
             for _ in range(node.lo):
                 a, b = self.build(node.item)
@@ -105,7 +154,7 @@ class _NFA:
                     cur = b
                 self.eps[cur].append(e)
         elif isinstance(node, Intersect):
-            self._embed(product(*(compile_dfa(it) for it in node.items)), s, e)
+            self._embed(product(*(_compile_cached(it, False) for it in node.items)), s, e)
         else:
             raise TypeError(node)
         return s, e
@@ -177,13 +226,19 @@ def _explore(start, successors, n_classes: int) -> tuple[np.ndarray, list]:
     return ctab, order
 
 
-def compile_dfa(node: Node) -> DFA:
-    return _compile_cached(node)
+def compile_dfa(node: Node, counters: bool = True) -> DFA:
+    """Minimal DFA of ``node``; ``counters=False`` unrolls counted loops (the reference)."""
+    if counters:
+        try:
+            return _compile_cached(node, True)
+        except _CounterConflict:
+            pass
+    return _compile_cached(node, False)
 
 
 @lru_cache(maxsize=4096)
-def _compile_cached(node: Node) -> DFA:
-    nfa = _NFA()
+def _compile_cached(node: Node, counters: bool) -> DFA:
+    nfa = _NFA(counters)
     start, end = nfa.build(node)
     bitsets = {bits for edges in nfa.edges for bits, _ in edges}
     class_of, members = _byte_classes(bitsets)
@@ -211,7 +266,30 @@ def _compile_cached(node: Node) -> DFA:
 
     ctab, order = _explore(nfa.closure({start}), successors, len(members))
     accept = np.array([end in st for st in order], dtype=bool)
-    return minimize(DFA(ctab[:, class_of], accept))
+    if not nfa.bounds:
+        return minimize(DFA(ctab[:, class_of], accept))
+    segment, head = _segment_tags(nfa, order, end)
+    return minimize(DFA(ctab[:, class_of], accept, segment, head, tuple(nfa.bounds)))
+
+
+def _segment_tags(nfa: _NFA, order: list[frozenset[int]], end: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each DFA state's counted loop and whether it is at a character boundary; raises
+    :class:`_CounterConflict` where a state mixes a loop with paths that do not count."""
+    exits = [nfa.closure({e}) for e in nfa.ends]
+    segment = np.full(len(order), -1, np.int32)
+    head = np.zeros(len(order), bool)
+    for i, st in enumerate(order):
+        acting = [q for q in st if nfa.edges[q] or q == end]     # states that read or accept
+        loops = {nfa.segment_of[q] for q in acting} - {-1}
+        if not loops:
+            continue
+        if len(loops) > 1:
+            raise _CounterConflict
+        (k,) = loops
+        if any(nfa.segment_of[q] != k and q not in exits[k] for q in acting):
+            raise _CounterConflict
+        segment[i], head[i] = k, nfa.heads[k] in st
+    return segment, head
 
 
 def _reached(seeds: np.ndarray, successors) -> np.ndarray:
@@ -239,7 +317,7 @@ def _trim(dfa: DFA) -> DFA:
         return np.unique(np.concatenate([preds[bounds[s]:bounds[s + 1]] for s in states]))
     live = _reached(dfa.accept, predecessors)
     if n == 0 or not live[0]:
-        return DFA(np.zeros((0, 256), np.int32), np.zeros(0, bool))
+        return _EMPTY_DFA
     trans = np.where((dfa.trans != DEAD) & live[np.where(dfa.trans == DEAD, 0, dfa.trans)], dfa.trans, DEAD)
 
     def successors(states):
@@ -252,7 +330,15 @@ def _trim(dfa: DFA) -> DFA:
     remap = np.full(n + 1, DEAD, np.int32)
     remap[keep] = np.arange(len(keep), dtype=np.int32)
     new_trans = remap[trans[keep]]          # DEAD (-1) indexes remap[-1] == DEAD
-    return DFA(new_trans.astype(np.int32), dfa.accept[keep].copy())
+    return _select(dfa, new_trans.astype(np.int32), keep)
+
+
+def _select(dfa: DFA, trans: np.ndarray, states: np.ndarray) -> DFA:
+    """``dfa`` narrowed to ``states`` (old ids, in new order) with the new table ``trans``."""
+    if dfa.segment is None:
+        return DFA(trans, dfa.accept[states].copy())
+    return DFA(trans, dfa.accept[states].copy(), dfa.segment[states].copy(), dfa.head[states].copy(),
+               dfa.bounds)
 
 
 def minimize(dfa: DFA) -> DFA:
@@ -262,7 +348,9 @@ def minimize(dfa: DFA) -> DFA:
         return dfa
     _, first_byte = np.unique(dfa.trans.T, axis=0, return_index=True)
     ctab = dfa.trans[:, np.sort(first_byte)]           # one column per byte class
-    block = dfa.accept.astype(np.int64)
+    segment, head = dfa.tags()
+    _, block = np.unique(np.stack([dfa.accept, segment, head]), axis=1, return_inverse=True)
+    block = block.reshape(-1).astype(np.int64)
     n_blocks = len(np.unique(block))
     for _ in range(MAX_REFINE_ROUNDS):
         # Split blocks by (block, block of each successor), one column at a time (exact, 1-D).
@@ -294,13 +382,14 @@ def minimize(dfa: DFA) -> DFA:
                 queue.append(int(t))
     order = np.argsort(new_id)
     mapped = np.where(block_trans == DEAD, DEAD, new_id[np.where(block_trans == DEAD, 0, block_trans)])
-    return DFA(mapped[order].astype(np.int32), dfa.accept[rep_of_block][order].copy())
+    return _select(dfa, mapped[order].astype(np.int32), rep_of_block[order])
 
 
 def product(*dfas: DFA) -> DFA:
     """DFA of the intersection of the given DFAs' languages."""
     if any(d.is_empty() for d in dfas):
-        return DFA(np.zeros((0, 256), np.int32), np.zeros(0, bool))
+        return _EMPTY_DFA
+    assert all(d.segment is None for d in dfas), "counted loops are unrolled inside intersections"
     stacked = np.concatenate([d.trans for d in dfas], axis=0)
     _, class_of = np.unique(stacked.T, axis=0, return_inverse=True)
     class_of = class_of.reshape(-1)

@@ -42,6 +42,17 @@ class Repeat(Node):
 
 
 @dataclass(frozen=True)
+class Counted(Node):
+    """``item{lo,hi}`` where ``item`` is one character of a prefix-free code (e.g. a JSON
+    string character). The DFA keeps the loop and counts with a register instead of
+    unrolling ``hi`` copies, so a long ``maxLength`` costs states in proportion to the
+    character's encoding, not to the bound (see :mod:`constrained.automaton.dfa`)."""
+    item: Node
+    lo: int
+    hi: int | None           # None: no upper bound (counts saturate at ``lo``)
+
+
+@dataclass(frozen=True)
 class Intersect(Node):
     """Strings in every item's language (built by a product of DFAs)."""
     items: tuple[Node, ...]
@@ -104,6 +115,15 @@ def repeat(item: Node, lo: int, hi: int | None) -> Node:
     return Repeat(item, lo, hi)
 
 
+def counted(item: Node, lo: int, hi: int | None) -> Node:
+    """``item{lo,hi}`` counted by a register; ``item`` must be a prefix-free character code."""
+    if hi is not None and hi < lo:
+        return EMPTY
+    if is_empty(item):
+        return EPSILON if lo == 0 else EMPTY
+    return Counted(item, lo, hi)
+
+
 def optional(item: Node) -> Node:
     return repeat(item, 0, 1)
 
@@ -116,6 +136,20 @@ def intersect(*items: Node) -> Node:
     if any(is_empty(it) for it in items):
         return EMPTY
     return items[0] if len(items) == 1 else Intersect(tuple(items))
+
+
+def without_bounds_beyond(node: Node, limit: int) -> Node:
+    """``node`` with every counted upper bound of ``limit`` or more dropped: where no value
+    that long can fit, the bound constrains nothing, and a register up to it costs states."""
+    if isinstance(node, Counted):
+        return Counted(node.item, node.lo, None) if node.hi is not None and node.hi >= limit else node
+    if isinstance(node, (Seq, Alt, Intersect)):
+        items = tuple(without_bounds_beyond(it, limit) for it in node.items)
+        return node if items == node.items else type(node)(items)
+    if isinstance(node, Repeat):
+        item = without_bounds_beyond(node.item, limit)
+        return node if item == node.item else Repeat(item, node.lo, node.hi)
+    return node
 
 
 def min_length(node: Node) -> int | None:
@@ -133,7 +167,7 @@ def min_length(node: Node) -> int | None:
     if isinstance(node, Alt):
         lengths = [m for m in map(min_length, node.items) if m is not None]
         return min(lengths) if lengths else None
-    if isinstance(node, Repeat):
+    if isinstance(node, (Repeat, Counted)):
         m = min_length(node.item)
         return 0 if node.lo == 0 else (None if m is None else m * node.lo)
     if isinstance(node, Intersect):

@@ -11,7 +11,7 @@ import re
 import re._constants as C  # noqa: N812  (stdlib parser constants)
 import re._parser as sre_parse
 
-from ..automaton.regex import Node, alt, byteset, intersect, lit, repeat, seq, star
+from ..automaton.regex import Node, alt, byteset, counted, intersect, lit, repeat, seq, star
 from ..automaton.utf8 import MAX_CODEPOINT, codepoint_ranges, complement_ranges
 from ..errors import InvalidPatternError, UnsupportedSchemaError
 
@@ -50,7 +50,8 @@ def json_char(ranges: Ranges) -> Node:
 
 def json_string(min_length: int = 0, max_length: int | None = None, content: Node | None = None) -> Node:
     """A JSON string literal, quotes included; ``content`` (a char-level regex) narrows it."""
-    body = repeat(json_char(ANY_CHAR), min_length, max_length)
+    char = json_char(ANY_CHAR)
+    body = repeat(char, min_length, None) if max_length is None else counted(char, min_length, max_length)
     if content is not None:
         body = intersect(body, content) if (min_length or max_length is not None) else content
     return seq(lit('"'), body, lit('"'))

@@ -1,0 +1,94 @@
+"""Counted loops (a string's length bounds kept as a register, not unrolled into states)
+accept exactly what the unrolled automaton accepts, byte by byte and token by token."""
+import json
+import time
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from constrained.automaton.dfa import compile_dfa
+from constrained.automaton.regex import Counted, alt, lit, seq, star, without_bounds_beyond
+from constrained.canvas import CanvasState
+from constrained.compile.json_schema import SchemaCompiler
+from constrained.compile.strings import json_string
+from constrained.template import WHITESPACE, CanvasTemplate, Piece
+from constrained.token_automaton import TokenAutomaton
+from constrained.vocabulary import TokenVocabulary
+
+TOKENS = [b"", b'"', b"a", b"b", b"ab", b'"a', b'a"', b'a", "', b" ", b"abc", b"\\", b'\\"', b"\\n", b"\\u00",
+          b"1f", b"[", b"]", b", ", b'["', b'"]', b"{", b"}", b'{"a": ', b'"b": ', b": ", b"\xc3", b"\xa9",
+          b"\xc3\xa9", b"1", b"-"]
+VOCAB = TokenVocabulary.from_token_bytes(TOKENS, special_ids=[0])
+
+SCHEMAS = [
+    {"type": "string", "maxLength": 3},
+    {"type": "string", "minLength": 2, "maxLength": 5},
+    {"type": "array", "items": {"type": "string", "maxLength": 2}},
+    {"type": "array", "maxItems": 2, "items": {"type": "object", "properties": {
+        "a": {"type": "string", "maxLength": 3}, "b": {"type": "string", "minLength": 1, "maxLength": 2}}}},
+    {"anyOf": [{"type": "string", "maxLength": 2}, {"type": "integer"}]},
+]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 4), st.integers(0, 6), st.text(max_size=9))
+def test_counted_string_matches_like_unrolled(lo, span, text):
+    for node in (json_string(lo, lo + span), without_bounds_beyond(json_string(lo, lo + span), lo)):
+        counted, unrolled = compile_dfa(node), compile_dfa(node, counters=False)
+        assert counted.bounds and not unrolled.bounds
+        data = json.dumps(text, ensure_ascii=False).encode()
+        hi = node.items[1].hi
+        assert counted.matches(data) == unrolled.matches(data) == (lo <= len(text) and (hi is None or len(text) <= hi))
+
+
+def test_long_bounds_cost_no_states():
+    small, large = compile_dfa(json_string(0, 10)), compile_dfa(json_string(0, 5000))
+    assert small.n_states == large.n_states < 20
+    assert compile_dfa(json_string(0, 300), counters=False).n_states > 300
+
+
+def test_loops_that_determinisation_would_mix_are_unrolled():
+    for node in (alt(json_string(0, 2), json_string(0, 4)), alt(json_string(2, 3), lit('"a"'))):
+        dfa = compile_dfa(node)
+        assert not dfa.bounds
+        for text in ("", "a", "ab", "abc", "abcd", "abcde"):
+            assert dfa.matches(json.dumps(text).encode()) == compile_dfa(node, counters=False).matches(
+                json.dumps(text).encode())
+
+
+def _masks(state: CanvasState) -> list[np.ndarray]:
+    table = state.template.masks
+    return [table.allowed_ids(row) for row in state.mask_rows(state.open_positions())]
+
+
+@pytest.mark.parametrize("schema", SCHEMAS, ids=lambda s: json.dumps(s)[:40])
+def test_token_masks_equal_the_unrolled_automatons(schema):
+    (slot,) = SchemaCompiler(schema).layout()
+    node = seq(slot.node, star(WHITESPACE))
+    counted = TokenAutomaton(compile_dfa(node), VOCAB)
+    unrolled = TokenAutomaton(compile_dfa(node, counters=False), VOCAB)
+    assert counted.dfa.bounds
+    rng = np.random.default_rng(0)
+    for length in (3, 5, 7):
+        for _ in range(3):
+            states = [CanvasState(CanvasTemplate([Piece(automaton=a, length=length)], VOCAB, length))
+                      for a in (counted, unrolled)]
+            while not states[0].is_complete():
+                got, want = _masks(states[0]), _masks(states[1])
+                assert all(np.array_equal(g, w) for g, w in zip(got, want))
+                pos = int(rng.choice(states[0].open_positions()))
+                token = int(rng.choice(states[0].template.masks.allowed_ids(states[0].mask_rows([pos])[0])))
+                assert states[0].commit(pos, token) and states[1].commit(pos, token)
+            assert counted.dfa.matches(VOCAB.decode(states[0].tokens))
+
+
+def test_bound_beyond_any_canvas_is_dropped():
+    node = seq(json_string(0, 65535), star(WHITESPACE))
+    capped = without_bounds_beyond(node, 2048 * 4)
+    assert capped.items[1] == Counted(capped.items[1].item, 0, None)
+    assert without_bounds_beyond(node, 70000) is node
+    started = time.perf_counter()
+    automaton = TokenAutomaton(compile_dfa(capped), VOCAB)
+    assert automaton.dead < 50 and time.perf_counter() - started < 5
