@@ -8,7 +8,7 @@ from pydantic import TypeAdapter
 
 from .backends.base import Backend
 from .compile.json_schema import SchemaCompiler
-from .errors import EmptyPromptError, ModelLoadError, OutputValidationError
+from .errors import EmptyPromptError, ModelLoadError, OutputValidationError, SchemaTooComplexError
 from .prompt import instruction
 from .sampler import DenoiseStats, SamplingConfig, fill
 from .template import TOKENS_PER_CHAR, CanvasTemplate
@@ -38,8 +38,13 @@ def compile(spec, vocab: TokenVocabulary, max_tokens: int = 2048,  # noqa: A001
     key = (json.dumps(schema, sort_keys=True), vocab.content_hash, max_tokens, tokens_per_char)
     template = _TEMPLATES.get(key)
     if template is None:
-        template = _TEMPLATES[key] = CanvasTemplate.build(SchemaCompiler(schema).layout(), vocab, max_tokens,
-                                                          tokens_per_char)
+        try:
+            template = CanvasTemplate.build(SchemaCompiler(schema).layout(), vocab, max_tokens, tokens_per_char)
+        except RecursionError:
+            raise SchemaTooComplexError("the schema nests too deeply to compile") from None
+        except MemoryError:
+            raise SchemaTooComplexError("the schema's automata do not fit in this machine's memory") from None
+        _TEMPLATES[key] = template
     return template
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .automaton.dfa import DEAD, DFA
+from .automaton.dfa import DEAD, DFA, MAX_STATES
+from .errors import SchemaTooComplexError
 from .vocabulary import TokenVocabulary
 
 
@@ -143,6 +144,8 @@ class _Walk:
         width = np.where(seg >= 0, self.top[seg] + 1, 1)
         off = np.concatenate([[0], np.cumsum(width)])
         total = int(off[-1])
+        if total > MAX_STATES:
+            raise SchemaTooComplexError(f"length bounds need {total} automaton states (limit {MAX_STATES})")
         nxt = np.full((total + 1, columns.shape[1]), total, np.int32)
         for q in range(n):
             k = seg[q]

@@ -1,6 +1,7 @@
 """Counted loops (a string's length bounds kept as a register, not unrolled into states)
 accept exactly what the unrolled automaton accepts, byte by byte and token by token."""
 import json
+import re
 import time
 
 import numpy as np
@@ -11,8 +12,9 @@ from hypothesis import strategies as st
 from constrained.automaton.dfa import compile_dfa
 from constrained.automaton.regex import Counted, alt, lit, seq, star, without_bounds_beyond
 from constrained.canvas import CanvasState
+from constrained.compile.formats import format_pattern
 from constrained.compile.json_schema import SchemaCompiler
-from constrained.compile.strings import json_string
+from constrained.compile.strings import json_string, pattern_content
 from constrained.template import WHITESPACE, CanvasTemplate, Piece
 from constrained.token_automaton import TokenAutomaton
 from constrained.vocabulary import TokenVocabulary
@@ -29,6 +31,8 @@ SCHEMAS = [
     {"type": "array", "maxItems": 2, "items": {"type": "object", "properties": {
         "a": {"type": "string", "maxLength": 3}, "b": {"type": "string", "minLength": 1, "maxLength": 2}}}},
     {"anyOf": [{"type": "string", "maxLength": 2}, {"type": "integer"}]},
+    {"type": "string", "pattern": "^[ab]+$", "maxLength": 3},
+    {"type": "string", "pattern": "^a", "minLength": 2, "maxLength": 4},
 ]
 
 
@@ -38,9 +42,29 @@ def test_counted_string_matches_like_unrolled(lo, span, text):
     for node in (json_string(lo, lo + span), without_bounds_beyond(json_string(lo, lo + span), lo)):
         counted, unrolled = compile_dfa(node), compile_dfa(node, counters=False)
         assert counted.bounds and not unrolled.bounds
+        assert not counted.is_empty()
         data = json.dumps(text, ensure_ascii=False).encode()
         hi = node.items[1].hi
         assert counted.matches(data) == unrolled.matches(data) == (lo <= len(text) and (hi is None or len(text) <= hi))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.sampled_from(["^[a-z-]+$", "^a.*", "b$", "^(ab|c)*$"]), st.integers(0, 3), st.integers(0, 4),
+       st.text(alphabet="abc-é\"", max_size=9))
+def test_counted_pattern_matches_like_unrolled(pattern, lo, span, text):
+    node = json_string(lo, lo + span, pattern_content(pattern))
+    counted, unrolled = compile_dfa(node), compile_dfa(node, counters=False)
+    assert counted.bounds or unrolled.is_empty()
+    assert counted.is_empty() == unrolled.is_empty()
+    data = json.dumps(text, ensure_ascii=False).encode()
+    want = lo <= len(text) <= lo + span and re.search(pattern, text) is not None
+    assert counted.matches(data) == unrolled.matches(data) == want
+
+
+def test_bounds_no_value_can_meet_are_found_empty():
+    date = pattern_content(format_pattern("date"))
+    for lo, hi, empty in ((10, 10, False), (9, 12, False), (11, 20, True), (0, 9, True)):
+        assert compile_dfa(json_string(lo, hi, date)).is_empty() == empty
 
 
 def test_long_bounds_cost_no_states():

@@ -43,7 +43,32 @@ class DFA:
         return len(self.accept)
 
     def is_empty(self) -> bool:
-        return self.n_states == 0
+        """No string is accepted (with counted loops: none within their bounds)."""
+        if self.n_states == 0 or self.segment is None:
+            return self.n_states == 0
+        segment, head = self.tags()
+        lo = np.array([b[0] for b in self.bounds] + [0])
+        hi = np.array([np.iinfo(np.int32).max if b[1] is None else b[1] for b in self.bounds] + [0])
+        top = np.array([b[0] if b[1] is None else b[1] for b in self.bounds] + [0])
+        _, table = self.byte_classes()
+        seen: set[tuple[int, int]] = {(0, 0)}
+        frontier = [(0, 0)]
+        while frontier:                           # breadth-first over (state, count)
+            q = np.array([f[0] for f in frontier])
+            c = np.array([f[1] for f in frontier])
+            k = segment[q]
+            if (self.accept[q] & ((k < 0) | (c >= lo[k]))).any():
+                return False
+            nq = table[q]                                         # (m, classes)
+            k2 = np.where(nq == DEAD, -1, segment[np.where(nq == DEAD, 0, nq)])
+            stay = (k[:, None] >= 0) & (k2 == k[:, None])
+            count = np.where(stay, c[:, None] + head[q][:, None], 0)
+            ok = (nq != DEAD) & (~stay | (count <= hi[k][:, None]))
+            ok &= stay | (k[:, None] < 0) | (c[:, None] >= lo[k][:, None])
+            count = np.minimum(count, top[k2])
+            frontier = list(set(zip(nq[ok].tolist(), count[ok].tolist())) - seen)
+            seen.update(frontier)
+        return True
 
     def byte_classes(self) -> tuple[np.ndarray, np.ndarray]:
         """(class_of_byte (256,), table (n, n_classes)): bytes that act alike share a class."""
@@ -93,7 +118,7 @@ class _NFA:
         self.eps: list[list[int]] = []
         self.edges: list[list[tuple[int, int]]] = []
         self.segment_of: list[int] = []      # counted loop of each state, or -1
-        self.heads: list[int] = []           # per loop: its character-boundary state
+        self.heads: list[set[int]] = []      # per loop: its character-boundary states
         self.ends: list[int] = []            # per loop: its end state
         self.bounds: list[tuple[int, int | None]] = []
 
@@ -130,7 +155,7 @@ class _NFA:
             self.eps[s].append(h)
             self.eps[h] += [a, e]
             self.eps[b].append(h)
-            self.heads.append(h)
+            self.heads.append({h})
             self.ends.append(e)
             for q in range(s, len(self.segment_of)):
                 self.segment_of[q] = k
@@ -154,7 +179,7 @@ class _NFA:
                     cur = b
                 self.eps[cur].append(e)
         elif isinstance(node, Intersect):
-            self._embed(product(*(_compile_cached(it, False) for it in node.items)), s, e)
+            self._embed(product(*(_compile_cached(it, self.counters) for it in node.items)), s, e)
         else:
             raise TypeError(node)
         return s, e
@@ -164,6 +189,15 @@ class _NFA:
             return
         ids = [self.new() for _ in range(dfa.n_states)]
         self.eps[s].append(ids[0])
+        if dfa.segment is not None:            # the DFA's counted loops become this NFA's
+            first = len(self.bounds)
+            self.bounds += dfa.bounds
+            self.heads += [set() for _ in dfa.bounds]
+            self.ends += [e] * len(dfa.bounds)
+            for q in np.nonzero(dfa.segment >= 0)[0]:
+                self.segment_of[ids[q]] = first + int(dfa.segment[q])
+                if dfa.head[q]:
+                    self.heads[first + int(dfa.segment[q])].add(ids[q])
         for q in range(dfa.n_states):
             if dfa.accept[q]:
                 self.eps[ids[q]].append(e)
@@ -279,8 +313,8 @@ def _segment_tags(nfa: _NFA, order: list[frozenset[int]], end: int) -> tuple[np.
     segment = np.full(len(order), -1, np.int32)
     head = np.zeros(len(order), bool)
     for i, st in enumerate(order):
+        loops = {nfa.segment_of[q] for q in st} - {-1}
         acting = [q for q in st if nfa.edges[q] or q == end]     # states that read or accept
-        loops = {nfa.segment_of[q] for q in acting} - {-1}
         if not loops:
             continue
         if len(loops) > 1:
@@ -288,7 +322,10 @@ def _segment_tags(nfa: _NFA, order: list[frozenset[int]], end: int) -> tuple[np.
         (k,) = loops
         if any(nfa.segment_of[q] != k and q not in exits[k] for q in acting):
             raise _CounterConflict
-        segment[i], head[i] = k, nfa.heads[k] in st
+        reading_heads = [q for q in acting if q in nfa.heads[k]]
+        if reading_heads and len(reading_heads) < sum(nfa.segment_of[q] == k for q in acting):
+            raise _CounterConflict           # a boundary and a character's middle at once
+        segment[i], head[i] = k, not nfa.heads[k].isdisjoint(st)
     return segment, head
 
 
@@ -389,7 +426,6 @@ def product(*dfas: DFA) -> DFA:
     """DFA of the intersection of the given DFAs' languages."""
     if any(d.is_empty() for d in dfas):
         return _EMPTY_DFA
-    assert all(d.segment is None for d in dfas), "counted loops are unrolled inside intersections"
     stacked = np.concatenate([d.trans for d in dfas], axis=0)
     _, class_of = np.unique(stacked.T, axis=0, return_inverse=True)
     class_of = class_of.reshape(-1)
@@ -404,4 +440,10 @@ def product(*dfas: DFA) -> DFA:
     ctab, order = _explore(tuple(0 for _ in dfas), successors, len(reps))
     trans = ctab[:, class_of]
     accept = np.array([all(d.accept[s] for d, s in zip(dfas, st)) for st in order], bool)
-    return minimize(DFA(trans, accept))
+    tagged = [j for j, d in enumerate(dfas) if d.segment is not None]
+    if not tagged:
+        return minimize(DFA(trans, accept))
+    if len(tagged) > 1:
+        raise _CounterConflict               # one register per state
+    d, own = dfas[tagged[0]], [st[tagged[0]] for st in order]
+    return minimize(DFA(trans, accept, d.segment[own], d.head[own], d.bounds))
