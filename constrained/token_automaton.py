@@ -14,7 +14,6 @@ from .errors import SchemaTooComplexError
 from .vocabulary import TokenVocabulary
 
 
-_UNBOUNDED = np.iinfo(np.int32).max
 _SEQUENCES: dict[tuple[str, bytes], tuple] = {}
 
 
@@ -84,10 +83,7 @@ class _Walk:
         self.accept = dfa.accept
         segment, head = dfa.tags()
         self.segment, self.head = np.append(segment, -1), np.append(head, False)
-        self.lo = np.array([lo for lo, _ in dfa.bounds] + [0])        # index -1: no loop
-        self.hi = np.array([_UNBOUNDED if hi is None else hi for _, hi in dfa.bounds] + [0])
-        # Counts that matter: up to hi, or up to lo where there is no upper bound.
-        self.top = np.array([lo if hi is None else hi for lo, hi in dfa.bounds] + [0])
+        self.lo, self.hi, self.top = dfa.bound_arrays()
         self.counted = bool(dfa.bounds)
 
     def run(self, seq_parent, seq_class, depth_start) -> None:

@@ -24,6 +24,7 @@ from ..errors import SchemaTooComplexError
 from .regex import Alt, ByteSet, Counted, Intersect, Node, Repeat, Seq
 
 DEAD = -1
+_UNBOUNDED = np.iinfo(np.int32).max
 MAX_STATES = 50_000
 MAX_REFINE_ROUNDS = 48
 
@@ -42,14 +43,21 @@ class DFA:
     def n_states(self) -> int:
         return len(self.accept)
 
+    def bound_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(lo, hi, top) per counted loop, indexable by a segment or by -1 (no loop: zeros).
+        ``hi`` is int32's max where unbounded; ``top`` is the highest count that matters:
+        ``hi``, or ``lo`` where unbounded (counts from there on act alike)."""
+        lo = np.array([lo for lo, _ in self.bounds] + [0])
+        hi = np.array([_UNBOUNDED if hi is None else hi for _, hi in self.bounds] + [0])
+        top = np.array([lo if hi is None else hi for lo, hi in self.bounds] + [0])
+        return lo, hi, top
+
     def is_empty(self) -> bool:
         """No string is accepted (with counted loops: none within their bounds)."""
         if self.n_states == 0 or self.segment is None:
             return self.n_states == 0
         segment, head = self.tags()
-        lo = np.array([b[0] for b in self.bounds] + [0])
-        hi = np.array([np.iinfo(np.int32).max if b[1] is None else b[1] for b in self.bounds] + [0])
-        top = np.array([b[0] if b[1] is None else b[1] for b in self.bounds] + [0])
+        lo, hi, top = self.bound_arrays()
         _, table = self.byte_classes()
         seen: set[tuple[int, int]] = {(0, 0)}
         frontier = [(0, 0)]
