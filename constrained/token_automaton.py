@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .automaton.dfa import DEAD, DFA, MAX_STATES
+from .automaton.dfa import DEAD, DFA, MAX_STATES, reached
 from .errors import SchemaTooComplexError
 from .vocabulary import TokenVocabulary
 
@@ -51,15 +51,10 @@ def _reachable_part(nxt: np.ndarray, accept: np.ndarray, usable: np.ndarray):
     """``nxt`` (dead = last row) and ``accept`` narrowed to the states that usable tokens
     reach from state 0 (a counted loop's expansion has counts no path can produce)."""
     dead = len(accept)
-    seen = np.zeros(dead + 1, bool)
-    seen[0] = True
-    frontier = np.array([0])
+    seeds = np.zeros(dead + 1, bool)
+    seeds[[0, dead]] = True
     moves = nxt[:, usable]
-    while frontier.size:
-        step = np.unique(moves[frontier])
-        frontier = step[~seen[step]]
-        seen[frontier] = True
-    seen[dead] = True
+    seen = reached(seeds, lambda states: np.unique(moves[states]))
     if seen.all():
         return nxt, accept
     keep = np.nonzero(seen)[0]                     # the dead row stays last
@@ -80,7 +75,7 @@ class _Walk:
         n = self.n = dfa.n_states
         self.ext = np.full((n + 1, table.shape[1]), n, np.int32)     # row n = dead
         self.ext[:n] = np.where(table == DEAD, n, table)
-        self.accept = dfa.accept
+        self.dfa = dfa
         segment, head = dfa.tags()
         self.segment, self.head = np.append(segment, -1), np.append(head, False)
         self.lo, self.hi, self.top = dfa.bound_arrays()
@@ -103,6 +98,8 @@ class _Walk:
             if self.counted:
                 nq = self._count(slice(lo, hi), parent, q, nq)
             self.state[:, lo:hi] = nq
+        if self.counted:             # the radix that packs the counts into one code
+            self.width = int(max(self.first.max(), self.later.max())) + 1
 
     def _count(self, cols: slice, parent, q, nq):
         sq, snq = self.segment[q], self.segment[nq]
@@ -120,21 +117,18 @@ class _Walk:
         """One integer per (state, sequence) that tells outcomes apart."""
         if not self.counted:
             return self.state
-        width = int(max(self.first.max(), self.later.max())) + 1
         out = self.later.astype(np.int64) * 2 + self.left
-        out = (out * width + self.first) * (self.n + 1) + self.state
-        self._width = width
-        return out
+        return (out * self.width + self.first) * (self.n + 1) + self.state
 
     def expand(self, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(next over expanded states with dead row, accepting expanded states) from distinct
         ``code`` columns: a loop state q becomes states (q, c) for counts c = 0..hi."""
         n = self.n
         if not self.counted:
-            return columns, self.accept
+            return columns, self.dfa.accept
         state = columns % (n + 1)
         rest = columns // (n + 1)
-        first, rest = rest % self._width, rest // self._width
+        first, rest = rest % self.width, rest // self.width
         left, later = (rest % 2).astype(bool), rest // 2
         seg = self.segment[:n]
         width = np.where(seg >= 0, self.top[seg] + 1, 1)
@@ -155,10 +149,7 @@ class _Walk:
             kept = np.minimum(count, self.top[k])
             nxt[rows] = np.where(ok, off[state[q]] + np.where(left[q], entered, kept), total)
         base = np.repeat(np.arange(n), width)
-        count = np.arange(total) - off[base]
-        k = seg[base]
-        accept = self.accept[base] & ((k < 0) | (count >= self.lo[k]))
-        return nxt, accept
+        return nxt, self.dfa.accepts(base, np.arange(total) - off[base])
 
 
 class TokenAutomaton:

@@ -38,6 +38,7 @@ class DFA:
     head: np.ndarray | None = None       # (n,) bool: a character boundary inside its loop
     bounds: tuple[tuple[int, int | None], ...] = ()   # (lo, hi) characters of each counted loop
     _classes: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    _bounds: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     @property
     def n_states(self) -> int:
@@ -47,33 +48,49 @@ class DFA:
         """(lo, hi, top) per counted loop, indexable by a segment or by -1 (no loop: zeros).
         ``hi`` is int32's max where unbounded; ``top`` is the highest count that matters:
         ``hi``, or ``lo`` where unbounded (counts from there on act alike)."""
-        lo = np.array([lo for lo, _ in self.bounds] + [0])
-        hi = np.array([_UNBOUNDED if hi is None else hi for _, hi in self.bounds] + [0])
-        top = np.array([lo if hi is None else hi for lo, hi in self.bounds] + [0])
-        return lo, hi, top
+        if self._bounds is None:
+            lo = np.array([lo for lo, _ in self.bounds] + [0])
+            hi = np.array([_UNBOUNDED if hi is None else hi for _, hi in self.bounds] + [0])
+            top = np.array([lo if hi is None else hi for lo, hi in self.bounds] + [0])
+            self._bounds = (lo, hi, top)
+        return self._bounds
+
+    def tags(self) -> tuple[np.ndarray, np.ndarray]:
+        """(segment, head) of every state; no state is in a segment without counted loops."""
+        if self.segment is None:
+            return np.full(self.n_states, -1, np.int32), np.zeros(self.n_states, bool)
+        return self.segment, self.head
+
+    def count_step(self, q, count, nq):
+        """(count after moving ``q`` -> ``nq``, whether the move keeps within the loops'
+        bounds) for numpy arrays that broadcast together; ``nq`` must not be ``DEAD``."""
+        segment, head = self.tags()
+        lo, hi, top = self.bound_arrays()
+        k, k2 = segment[q], segment[nq]
+        stay = (k >= 0) & (k2 == k)
+        after = np.where(stay, count + head[q], 0)
+        ok = np.where(stay, after <= hi[k], (k < 0) | (count >= lo[k]))
+        return np.minimum(after, top[k2]), ok
+
+    def accepts(self, q, count):
+        """Whether ending in state ``q`` with ``count`` characters in its loop accepts."""
+        k = self.tags()[0][q]
+        return self.accept[q] & ((k < 0) | (count >= self.bound_arrays()[0][k]))
 
     def is_empty(self) -> bool:
         """No string is accepted (with counted loops: none within their bounds)."""
         if self.n_states == 0 or self.segment is None:
             return self.n_states == 0
-        segment, head = self.tags()
-        lo, hi, top = self.bound_arrays()
         _, table = self.byte_classes()
         seen: set[tuple[int, int]] = {(0, 0)}
         frontier = [(0, 0)]
         while frontier:                           # breadth-first over (state, count)
-            q = np.array([f[0] for f in frontier])
-            c = np.array([f[1] for f in frontier])
-            k = segment[q]
-            if (self.accept[q] & ((k < 0) | (c >= lo[k]))).any():
+            q, c = (np.array(column) for column in zip(*frontier))
+            if self.accepts(q, c).any():
                 return False
             nq = table[q]                                         # (m, classes)
-            k2 = np.where(nq == DEAD, -1, segment[np.where(nq == DEAD, 0, nq)])
-            stay = (k[:, None] >= 0) & (k2 == k[:, None])
-            count = np.where(stay, c[:, None] + head[q][:, None], 0)
-            ok = (nq != DEAD) & (~stay | (count <= hi[k][:, None]))
-            ok &= stay | (k[:, None] < 0) | (c[:, None] >= lo[k][:, None])
-            count = np.minimum(count, top[k2])
+            count, ok = self.count_step(q[:, None], c[:, None], np.maximum(nq, 0))
+            ok &= nq != DEAD
             frontier = list(set(zip(nq[ok].tolist(), count[ok].tolist())) - seen)
             seen.update(frontier)
         return True
@@ -85,32 +102,20 @@ class DFA:
             self._classes = (class_of.reshape(-1).astype(np.int32), np.ascontiguousarray(cols.T))
         return self._classes
 
-    def tags(self) -> tuple[np.ndarray, np.ndarray]:
-        """(segment, head) of every state; no state is in a segment without counted loops."""
-        if self.segment is None:
-            return np.full(self.n_states, -1, np.int32), np.zeros(self.n_states, bool)
-        return self.segment, self.head
-
     def matches(self, data: bytes) -> bool:
-        if self.is_empty():
+        if self.n_states == 0:
             return False
-        segment, head = self.tags()
         q, count = 0, 0
         for b in data:
             nxt = int(self.trans[q, b])
             if nxt == DEAD:
                 return False
-            k, k2 = int(segment[q]), int(segment[nxt])
-            if k >= 0 and k2 == k:
-                count += int(head[q])
-                if self.bounds[k][1] is not None and count > self.bounds[k][1]:
+            if self.segment is not None:
+                count, ok = self.count_step(q, count, nxt)
+                if not ok:
                     return False
-            elif k >= 0 and count < self.bounds[k][0]:
-                return False
-            if k2 != k:
-                count = 0
             q = nxt
-        return bool(self.accept[q]) and (segment[q] < 0 or count >= self.bounds[segment[q]][0])
+        return bool(self.accepts(q, count))
 
 
 _EMPTY_DFA = DFA(np.zeros((0, 256), np.int32), np.zeros(0, bool))
@@ -193,7 +198,7 @@ class _NFA:
         return s, e
 
     def _embed(self, dfa: DFA, s: int, e: int) -> None:
-        if dfa.is_empty():
+        if dfa.n_states == 0:
             return
         ids = [self.new() for _ in range(dfa.n_states)]
         self.eps[s].append(ids[0])
@@ -322,12 +327,12 @@ def _segment_tags(nfa: _NFA, order: list[frozenset[int]], end: int) -> tuple[np.
     head = np.zeros(len(order), bool)
     for i, st in enumerate(order):
         loops = {nfa.segment_of[q] for q in st} - {-1}
-        acting = [q for q in st if nfa.edges[q] or q == end]     # states that read or accept
         if not loops:
             continue
         if len(loops) > 1:
             raise _CounterConflict
         (k,) = loops
+        acting = [q for q in st if nfa.edges[q] or q == end]     # states that read or accept
         if any(nfa.segment_of[q] != k and q not in exits[k] for q in acting):
             raise _CounterConflict
         reading_heads = [q for q in acting if q in nfa.heads[k]]
@@ -337,7 +342,7 @@ def _segment_tags(nfa: _NFA, order: list[frozenset[int]], end: int) -> tuple[np.
     return segment, head
 
 
-def _reached(seeds: np.ndarray, successors) -> np.ndarray:
+def reached(seeds: np.ndarray, successors) -> np.ndarray:
     """Boolean mask of the states reachable from ``seeds`` by breadth-first search, one
     vectorised step per level (linear in edges, unlike iterating to a fixpoint)."""
     seen = seeds.copy()
@@ -360,7 +365,7 @@ def _trim(dfa: DFA) -> DFA:
 
     def predecessors(states):
         return np.unique(np.concatenate([preds[bounds[s]:bounds[s + 1]] for s in states]))
-    live = _reached(dfa.accept, predecessors)
+    live = reached(dfa.accept, predecessors)
     if n == 0 or not live[0]:
         return _EMPTY_DFA
     trans = np.where((dfa.trans != DEAD) & live[np.where(dfa.trans == DEAD, 0, dfa.trans)], dfa.trans, DEAD)
@@ -370,7 +375,7 @@ def _trim(dfa: DFA) -> DFA:
         return nxt[nxt != DEAD]
     start = np.zeros(n, bool)
     start[0] = True
-    reach = _reached(start, successors)
+    reach = reached(start, successors)
     keep = np.nonzero(reach)[0]
     remap = np.full(n + 1, DEAD, np.int32)
     remap[keep] = np.arange(len(keep), dtype=np.int32)
@@ -432,7 +437,7 @@ def minimize(dfa: DFA) -> DFA:
 
 def product(*dfas: DFA) -> DFA:
     """DFA of the intersection of the given DFAs' languages."""
-    if any(d.is_empty() for d in dfas):
+    if any(d.n_states == 0 for d in dfas):
         return _EMPTY_DFA
     stacked = np.concatenate([d.trans for d in dfas], axis=0)
     _, class_of = np.unique(stacked.T, axis=0, return_inverse=True)
