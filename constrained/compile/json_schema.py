@@ -10,20 +10,23 @@ we accept; a schema with no such instance raises :class:`UnsatisfiableSchemaErro
 from __future__ import annotations
 
 import json
-import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import jsonschema
 
 from ..automaton.regex import EMPTY, Node, alt, intersect, is_empty, lit, optional, repeat, seq, star
-from ..errors import InvalidPatternError, SchemaError, UnsatisfiableSchemaError, UnsupportedSchemaError
+from ..errors import (InvalidPatternError, SchemaError, SchemaTooComplexError, UnsatisfiableSchemaError,
+                      UnsupportedSchemaError)
 from .formats import format_pattern
-from .merge import ANNOTATIONS, canonical, merge, type_set
+from .merge import ALL_TYPES, ANNOTATIONS, member_rule, merge, type_set
 from .numbers import FLOAT_SAFE, number_regex
+from .one_of import exclusive_branches
 from .strings import json_string, pattern_content
 
 MAX_REF_DEPTH = 3          # how many times one $ref may recurse into itself
+MAX_REF_NESTING = 32       # how many $refs may be open at once (no canvas holds deeper values)
+MAX_SUBSCHEMAS = 10_000    # subschemas laid out per schema; 99.9% of real ones need under 3,500
 DEFAULT_STRING_CHARS = 24  # layout budget for a string with no maxLength
 DEFAULT_ARRAY_ITEMS = 3    # layout budget for an array with no maxItems
 
@@ -48,7 +51,6 @@ _TYPE_KEYWORDS = {
     "string": {"minLength", "maxLength", "pattern", "format"},
     "number": {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"},
 }
-_ALL_TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ class SchemaCompiler:
         self.root = schema
         self.max_ref_depth = max_ref_depth
         self._ref_stack: list[str] = []
+        self._subschemas = 0
         try:
             cls = jsonschema.validators.validator_for(schema if isinstance(schema, dict) else {})
             cls.check_schema(schema)
@@ -142,6 +145,8 @@ class SchemaCompiler:
 
     def _enter(self, refs: list[str]) -> bool:
         """Push refs; False when one of them is already nested too deep (recursion cut)."""
+        if refs and len(self._ref_stack) + len(refs) > MAX_REF_NESTING:
+            return False
         for r in refs:
             if self._ref_stack.count(r) >= self.max_ref_depth:
                 return False
@@ -175,7 +180,7 @@ class SchemaCompiler:
             return [Slot(v.node, v.chars, ptr, v.literals)]
 
     def _inline_object(self, schema) -> bool:
-        return (isinstance(schema, dict) and self._types(schema, "#") == ["object"]
+        return (isinstance(schema, dict) and self.types_of(schema, "#") == ["object"]
                 and not ({"enum", "const", "anyOf", "oneOf"} & set(schema))
                 and bool(schema.get("required") or schema.get("properties")))
 
@@ -218,6 +223,10 @@ class SchemaCompiler:
             return Value(EMPTY, 0) if resolved is None else self._value(resolved, ptr)
 
     def _value(self, schema, pointer: str) -> Value:
+        self._subschemas += 1
+        if self._subschemas > MAX_SUBSCHEMAS:
+            raise SchemaTooComplexError(f"the schema expands to over {MAX_SUBSCHEMAS} subschemas "
+                                        f"(mutually recursive $refs, each followed {self.max_ref_depth} deep)")
         if schema is True or schema == {}:
             return _any_value()
         if schema is False:
@@ -227,7 +236,7 @@ class SchemaCompiler:
             return self._literals(schema, pointer)
         if "anyOf" in schema or "oneOf" in schema:
             return self._union(schema, pointer)
-        options = [self._typed(t, schema, pointer) for t in self._types(schema, pointer)]
+        options = [self._typed(t, schema, pointer) for t in self.types_of(schema, pointer)]
         return _union_values(options)
 
     def _check_keywords(self, schema: dict, pointer: str) -> None:
@@ -248,7 +257,7 @@ class SchemaCompiler:
         if negated is False:
             return set()
         if negated is True or negated == {}:
-            return set(_ALL_TYPES)
+            return set(ALL_TYPES)
         if not isinstance(negated, dict) or set(negated) - ANNOTATIONS != {"type"}:
             return None
         excluded = type_set(negated["type"])
@@ -256,11 +265,11 @@ class SchemaCompiler:
             excluded.add("integer")
         return excluded
 
-    def _types(self, schema: dict, pointer: str) -> list[str]:
+    def types_of(self, schema: dict, pointer: str = "#") -> list[str]:
         t = schema.get("type")
         if t is None:
             inferred = [name for name, kws in _TYPE_KEYWORDS.items() if kws & set(schema)]
-            types = inferred or list(_ALL_TYPES)
+            types = inferred or list(ALL_TYPES)
         else:
             types = [t] if isinstance(t, str) else list(t)
         excluded = self._excluded_types(schema, pointer) or set()
@@ -270,6 +279,15 @@ class SchemaCompiler:
         if "number" in types and "integer" in types:
             types.remove("integer")     # every integer is a number
         return types
+
+    def flat(self, schema):
+        """``schema`` with its $refs followed and its ``allOf`` merged."""
+        resolved, pointer, _ = self._resolve(schema, "#")
+        return self._flatten_all_of(resolved, pointer)
+
+    def accepts(self, schema, value) -> bool:
+        """Whether ``value`` is valid under ``schema``, a part of the root document."""
+        return self._root_validator.evolve(schema=schema).is_valid(value)
 
     def _flatten_all_of(self, schema, pointer: str, depth: int = 0):
         """Merge ``allOf`` branches (and nested ones) into one schema."""
@@ -287,8 +305,7 @@ class SchemaCompiler:
     def _literals(self, schema: dict, pointer: str) -> Value:
         kw = "const" if "const" in schema else "enum"
         values = [schema["const"]] if "const" in schema else list(schema["enum"])
-        validator = self._root_validator.evolve(schema=schema)
-        texts = tuple(dict.fromkeys(_dumps(v) for v in values if validator.is_valid(v)))
+        texts = tuple(dict.fromkeys(_dumps(v) for v in values if self.accepts(schema, v)))
         if not texts:
             raise UnsatisfiableSchemaError(f"no value of '{kw}' satisfies the schema", _ptr(pointer, kw), kw)
         return Value(alt(*(lit(t) for t in texts)), max(map(len, texts)), texts)
@@ -298,58 +315,27 @@ class SchemaCompiler:
         if "anyOf" in schema and "oneOf" in schema:
             raise UnsupportedSchemaError("anyOf together with oneOf is not supported", pointer, "oneOf")
         rest = {k: v for k, v in schema.items() if k not in (kw, "discriminator")}
-        branches = []
+        branches, refs = [], []
         for i, branch in enumerate(schema[kw]):
-            sub_ptr = _ptr(pointer, kw, i)
-            resolved, _, _ = self._resolve(branch, sub_ptr)
+            resolved, _, entered = self._resolve(branch, _ptr(pointer, kw, i))
             # rest AND (b1 OR b2 ...) == (rest AND b1) OR (rest AND b2) ...
-            branches.append((merge(rest, self._flatten_all_of(resolved, sub_ptr), sub_ptr), sub_ptr))
+            branches.append(merge(rest, self._flatten_all_of(resolved, _ptr(pointer, kw, i)), _ptr(pointer, kw, i)))
+            refs.append(entered)
         if kw == "oneOf":
-            self._check_disjoint([b for b, _ in branches], pointer)
+            branches = exclusive_branches(self, branches, pointer)
         values, errors = [], []
-        for b, p in branches:
+        for i, (branch, entered) in enumerate(zip(branches, refs)):
+            if branch is False or not self._enter(entered):     # impossible, or the recursion cut
+                continue
             try:
-                values.append(self._value_at(b, p))
+                values.append(self._value_at(branch, _ptr(pointer, kw, i)))
             except UnsatisfiableSchemaError as exc:   # an impossible branch just drops out
                 errors.append(exc)
+            finally:
+                self._leave(entered)
         if not values and errors:
             raise errors[0]
         return _union_values(values)
-
-    def _check_disjoint(self, branches: list, pointer: str) -> None:
-        """oneOf needs exactly one branch to match; we only accept branches provably disjoint."""
-        sigs = [self._signature(b) for b in branches]
-        for i in range(len(sigs)):
-            for j in range(i + 1, len(sigs)):
-                if not _disjoint(sigs[i], sigs[j]):
-                    raise UnsupportedSchemaError(
-                        f"oneOf branches {i} and {j} may both match the same value", pointer, "oneOf")
-
-    def _signature(self, schema):
-        """What a branch *accepts* (a superset is safe here): (types, {required property:
-        canonical literals}, canonical literals or None)."""
-        resolved, _, _ = self._resolve(schema, "#")
-        resolved = self._flatten_all_of(resolved, "#")
-        if not isinstance(resolved, dict):
-            return (set(_ALL_TYPES) if resolved else set(), {}, None)
-        literals = None
-        if "const" in resolved or "enum" in resolved:
-            values = [resolved["const"]] if "const" in resolved else resolved["enum"]
-            literals = {canonical(v) for v in values}
-            types = {_json_type(v) for v in values}
-        else:
-            types = type_set(resolved.get("type")) if "type" in resolved else set(_ALL_TYPES)
-        if "number" in types or "integer" in types:
-            types |= {"number", "integer"}
-        tags = {}
-        if "object" in types:
-            for name in resolved.get("required", []):
-                prop = (resolved.get("properties") or {}).get(name)
-                if prop is not None:
-                    sub, _, _ = self._resolve(prop, "#")
-                    if isinstance(sub, dict) and ("const" in sub or "enum" in sub):
-                        tags[name] = {canonical(v) for v in ([sub["const"]] if "const" in sub else sub["enum"])}
-        return types, tags, literals
 
     def _members(self, schema: dict, pointer: str):
         """(name, schema, pointer, required) of every member we may emit, in order.
@@ -386,25 +372,11 @@ class SchemaCompiler:
         return self._count_members(schema, out, pointer)
 
     def _member_schema(self, schema: dict, name: str, pointer: str):
-        props = schema.get("properties") or {}
-        matching = []
-        for pat, sub in (schema.get("patternProperties") or {}).items():
-            try:
-                if re.search(pat, name):
-                    matching.append(sub)
-            except re.error as exc:
-                raise InvalidPatternError(f"invalid pattern {pat!r}: {exc}", _ptr(pointer, "patternProperties"),
-                                          "patternProperties") from None
-        if name in props:
-            base, ptr = props[name], _ptr(pointer, "properties", name)
-        elif matching:
-            base, ptr = True, _ptr(pointer, "patternProperties")
-        else:
-            base, ptr = schema.get("additionalProperties", True), _ptr(pointer, "additionalProperties")
-            if base is False:
-                raise UnsatisfiableSchemaError(f"required property '{name}' is forbidden by additionalProperties: false",
-                                               _ptr(pointer, "required"), "required")
-        return ({"allOf": [base, *matching]} if matching else base), ptr
+        sub, keyword = member_rule(schema, name, pointer)
+        if sub is False and keyword == "additionalProperties":
+            raise UnsatisfiableSchemaError(f"required property '{name}' is forbidden by additionalProperties: false",
+                                           _ptr(pointer, "required"), "required")
+        return sub, (_ptr(pointer, keyword, name) if keyword == "properties" else _ptr(pointer, keyword))
 
     def _count_members(self, schema: dict, members: list, pointer: str) -> list:
         lo, hi = _count(schema, "minProperties", 0), _count(schema, "maxProperties")
@@ -571,31 +543,3 @@ def _has_nested_id(schema, root: bool = True) -> bool:
     if not root and isinstance(schema.get("$id"), str):
         return True
     return any(_has_nested_id(v, False) for k, v in schema.items() if k not in ("enum", "const", "default", "examples"))
-
-
-def _json_type(value) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "array" if isinstance(value, list) else "object"
-
-
-def _disjoint(a, b) -> bool:
-    types_a, tags_a, lits_a = a
-    types_b, tags_b, lits_b = b
-    if not types_a & types_b:
-        return True
-    if lits_a is not None and lits_b is not None and not lits_a & lits_b:
-        return True
-    if types_a & types_b <= {"object"}:
-        return any(not (tags_a[k] & tags_b[k]) for k in tags_a.keys() & tags_b.keys())
-    return False
-
-

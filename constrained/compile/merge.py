@@ -8,9 +8,10 @@ exactly raises :class:`UnsupportedSchemaError` rather than loosening either side
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 
-from ..errors import UnsupportedSchemaError
+from ..errors import InvalidPatternError, UnsupportedSchemaError
 
 ANNOTATIONS = {"title", "description", "default", "examples", "$comment", "deprecated", "readOnly",
                "writeOnly", "$schema", "$id", "discriminator", "$defs", "definitions"}
@@ -23,6 +24,7 @@ VALIDATION = {
     "minProperties", "maxProperties", "multipleOf", "uniqueItems", "contains", "minContains", "maxContains",
     "unevaluatedProperties", "unevaluatedItems", "$ref",
 }
+ALL_TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
 _LOWER = {"minimum", "minLength", "minItems", "minProperties"}
 _UPPER = {"maximum", "maxLength", "maxItems", "maxProperties"}
 
@@ -59,6 +61,27 @@ def _rule(schema: dict, key: str, pointer: str):
         raise UnsupportedSchemaError("cannot combine patternProperties with properties declared elsewhere",
                                      pointer, "patternProperties")
     return schema.get("additionalProperties", True)
+
+
+def member_rule(schema: dict, name: str, pointer: str = "#"):
+    """(subschema, keyword): what member ``name`` of an object must satisfy, and whether that
+    comes from ``properties``, ``patternProperties`` or ``additionalProperties``."""
+    matching = []
+    for pat, sub in (schema.get("patternProperties") or {}).items():
+        try:
+            if re.search(pat, name):
+                matching.append(sub)
+        except re.error as exc:
+            raise InvalidPatternError(f"invalid pattern {pat!r}: {exc}", pointer + "/patternProperties",
+                                      "patternProperties") from None
+    props = schema.get("properties") or {}
+    if name in props:
+        base, keyword = props[name], "properties"
+    elif matching:
+        base, keyword = True, "patternProperties"
+    else:
+        base, keyword = schema.get("additionalProperties", True), "additionalProperties"
+    return ({"allOf": [base, *matching]} if matching else base), keyword
 
 
 def _both(x, y):

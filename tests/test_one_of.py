@@ -1,0 +1,147 @@
+"""``oneOf`` with overlapping branches: each branch is narrowed until no value it emits is valid
+under another, so every output matches exactly one branch; what cannot be told apart is refused."""
+import jsonschema
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import constrained
+from constrained import UnsupportedSchemaError
+from constrained.compile.json_schema import SchemaCompiler
+from constrained.compile.merge import merge
+from constrained.compile.one_of import exclusive_branches
+
+FORMAT_CHECKER = jsonschema.Draft202012Validator.FORMAT_CHECKER
+
+
+@pytest.fixture(scope="module")
+def model():
+    from constrained.backends.tiny import random_backend
+    return random_backend()
+
+
+def _narrowed(schema):
+    """The branches as the compiler narrows them (each merged with the keywords beside oneOf)."""
+    rest = {k: v for k, v in schema.items() if k != "oneOf"}
+    return exclusive_branches(SchemaCompiler(schema), [merge(rest, b) for b in schema["oneOf"]], "#")
+
+
+def _validate(schema, value):
+    jsonschema.validators.validator_for(schema)(schema, format_checker=FORMAT_CHECKER).validate(value)
+
+
+def test_branches_told_apart_by_required_keys_forbid_the_others():
+    ids = {"ssn": {"type": "string"}, "ein": {"type": "string"}, "itin": {"type": "string"}}
+    schema = {"properties": ids, "oneOf": [{"required": ["ssn"]}, {"required": ["ein"]}, {"required": ["itin"]}]}
+    flat = SchemaCompiler(schema).flat
+    for branch, key in zip(_narrowed(schema), ids):
+        assert branch["required"] == [key]
+        assert {k for k, rule in branch["properties"].items() if flat(rule) is not False} == {key}
+
+
+def test_keys_a_branch_never_writes_need_no_narrowing():
+    schema = {"oneOf": [{"required": ["ssn"]}, {"required": ["ein"]}]}
+    assert _narrowed(schema) == schema["oneOf"]
+
+
+def test_closed_objects_require_a_key_the_other_forbids():
+    closed = {"type": "object", "additionalProperties": False}
+    schema = {"oneOf": [{**closed, "properties": {"key": {"type": "string"}}},
+                        {**closed, "properties": {"keys": {"type": "array"}}}]}
+    first, second = _narrowed(schema)
+    assert first["required"] == ["key"] and second["required"] == ["keys"]
+
+
+def test_literals_keep_only_values_the_other_branch_rejects():
+    schema = {"oneOf": [{"enum": ["warn", "error", "{{x}}"]}, {"type": "string", "pattern": "^\\{\\{.*\\}\\}$"}]}
+    literals, pattern = _narrowed(schema)
+    assert literals["enum"] == ["warn", "error"]
+    assert pattern is False                  # it may write "{{x}}", valid under the enum as written
+    schema["oneOf"][0]["enum"].pop()
+    assert _narrowed(schema) == schema["oneOf"]     # the pattern never writes "warn" or "error"
+
+
+def test_shared_types_are_dropped_and_inseparable_branches_left_out():
+    schema = {"oneOf": [{"type": ["string", "null"]}, {"type": "string", "maxLength": 2}]}
+    assert _narrowed(schema) == [{"type": ["null"]}, False]
+
+
+def test_draft4_integral_floats_count_as_equal_to_enum():
+    # 1.0 is not a draft-4 integer, but the integer branch may write 1, which equals 1.0
+    schema = {"$schema": "http://json-schema.org/draft-04/schema#", "oneOf": [{"enum": [1.0, 2.5]}, {"type": "integer"}]}
+    narrowed = _narrowed(schema)
+    assert narrowed[0] == {"enum": [1.0, 2.5]} and narrowed[1] is False
+
+
+OVERLAPPING = [
+    {"type": "object", "properties": {"name": {"type": "string"}, "ssn": {"type": "string", "maxLength": 4},
+                                      "ein": {"type": "integer"}},
+     "oneOf": [{"required": ["ssn"]}, {"required": ["ein"]}]},
+    {"oneOf": [{"type": "string", "pattern": "\\{\\{.*\\}\\}"}, {"type": "string", "enum": ["warn", "error"]}]},
+    {"type": "object", "oneOf": [
+        {"additionalProperties": False, "properties": {"key": {"type": "string", "maxLength": 5}}},
+        {"additionalProperties": False, "properties": {"keys": {"type": "array", "items": {"type": "string"}}}}]},
+    {"oneOf": [{"type": "string", "maxLength": 3}, {"minimum": 0}]},
+    {"oneOf": [{"type": ["string", "null"]}, {"type": "string", "maxLength": 2}]},
+    {"oneOf": [{"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}},
+               {"type": "object", "properties": {"b": {"type": "boolean"}}, "required": ["b"]}]},
+    {"type": "array", "maxItems": 3, "items": {"oneOf": [
+        {"type": "object", "properties": {"kind": {"const": "a"}, "x": {"type": "integer"}}, "required": ["kind"]},
+        {"type": "object", "properties": {"kind": {"enum": ["a", "b"]}, "y": {"type": "null"}}, "required": ["kind"]}]}},
+    {"$defs": {"node": {"oneOf": [{"type": "integer"}, {"type": "object", "properties": {"next": {"$ref": "#/$defs/node"}},
+                                                         "required": ["next"]}, {"type": "string"}]}},
+     "$ref": "#/$defs/node"},
+]
+
+
+@pytest.mark.parametrize("schema", OVERLAPPING)
+def test_overlapping_branches_compile_and_validate(model, schema):
+    g = constrained.Generator(schema, model, steps=3)
+    for seed in range(6):
+        _validate(schema, g("x", seed=seed, temperature=1.0))
+
+
+@pytest.mark.parametrize("schema", [
+    {"oneOf": [{"type": "string"}, {"type": "string", "maxLength": 2}]},
+    {"oneOf": [{"enum": [1, 2, "x"]}, {"type": "integer"}, {"type": "string", "maxLength": 2}]},
+    {"oneOf": [{"type": "object", "properties": {"k": {"const": 1}}, "required": ["k"]},
+               {"type": "object", "properties": {"k": {"const": 1.0}}, "required": ["k"]}]},
+])
+def test_branches_no_narrowing_separates_are_refused(model, schema):
+    with pytest.raises(UnsupportedSchemaError, match="oneOf branches"):
+        constrained.Generator(schema, model)
+
+
+# --- random overlapping branches: valid by construction, or a typed refusal ---------------
+_keys = st.sampled_from(["a", "b", "c"])
+_scalar = st.sampled_from([{"type": "string", "maxLength": 3}, {"type": "integer", "minimum": 0}, {"type": "null"},
+                           {"enum": ["a", 1, None]}, {"const": "b"}, {"type": ["string", "integer"]}, {"minimum": 2},
+                           {"type": "boolean"}, {"type": "number", "maximum": 2}])
+
+
+@st.composite
+def _branch(draw):
+    if draw(st.booleans()):
+        return draw(_scalar)
+    props = draw(st.dictionaries(_keys, _scalar, max_size=3))
+    out = {"type": "object", "properties": props}
+    required = draw(st.lists(_keys, max_size=2, unique=True))
+    if required:
+        out["required"] = required
+    if draw(st.booleans()):
+        out["additionalProperties"] = False
+    return out
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.function_scoped_fixture])
+@given(branches=st.lists(_branch(), min_size=2, max_size=3))
+def test_random_overlapping_branches_validate_or_refuse(model, branches):
+    schema = {"oneOf": branches}
+    try:
+        g = constrained.Generator(schema, model, steps=3)
+    except (UnsupportedSchemaError, constrained.UnsatisfiableSchemaError, constrained.CanvasTooSmallError) as exc:
+        assert str(exc)
+        return
+    for seed in range(3):
+        _validate(schema, g("x", seed=seed, temperature=1.0))
