@@ -1,5 +1,8 @@
 """``oneOf`` with overlapping branches: each branch is narrowed until no value it emits is valid
 under another, so every output matches exactly one branch; what cannot be told apart is refused."""
+import json
+import re
+
 import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -7,9 +10,11 @@ from hypothesis import strategies as st
 
 import constrained
 from constrained import UnsupportedSchemaError
+from constrained.automaton.dfa import compile_dfa
 from constrained.compile.json_schema import SchemaCompiler
 from constrained.compile.merge import merge
 from constrained.compile.one_of import exclusive_branches
+from constrained.compile.strings import json_string, pattern_content
 
 FORMAT_CHECKER = jsonschema.Draft202012Validator.FORMAT_CHECKER
 
@@ -66,6 +71,39 @@ def test_shared_types_are_dropped_and_inseparable_branches_left_out():
     assert _narrowed(schema) == [{"type": ["null"]}, False]
 
 
+def test_strings_apart_when_their_regexes_do_not_meet():
+    schema = {"oneOf": [{"type": "string", "pattern": "^[^:]+$"}, {"type": "string", "pattern": "^[^:]+:[^:]+:[0-9]+$"}]}
+    assert _narrowed(schema) == schema["oneOf"]
+    # a format may accept more than its regex, so only the side without one is kept
+    schema = {"oneOf": [{"type": "string", "maxLength": 3}, {"type": "string", "format": "date"}]}
+    assert _narrowed(schema) == [False, schema["oneOf"][1]]
+
+
+def test_members_are_told_apart_and_narrowed_recursively():
+    closed = {"type": "object", "required": ["from"], "additionalProperties": False}
+    schema = {"oneOf": [{**closed, "properties": {"from": {"type": "object", "required": ["path"],
+                                                           "properties": {"path": {"type": "string"}}}}},
+                        {**closed, "properties": {"from": {"type": "object", "required": ["path"],
+                                                           "properties": {"path": {"type": "integer"}}}}}]}
+    assert _narrowed(schema) == schema["oneOf"]
+    schema = {"oneOf": [{"type": "object", "required": ["a"], "properties": {"a": {"type": ["string", "integer"]}}},
+                        {"type": "object", "required": ["a"], "properties": {"a": {"type": "integer"}}}]}
+    first, second = _narrowed(schema)
+    assert SchemaCompiler(schema).flat(first["properties"]["a"]) == {"type": ["string"]}
+    assert second is False             # every {"a": integer} is valid under the first as written
+
+
+def test_unions_are_apart_branch_by_branch():
+    def tagged(tag):
+        return {"type": "object", "properties": {"type": {"const": tag}}, "required": ["type"]}
+    schema = {"$defs": {"term": {"oneOf": [tagged("variable"), tagged("literal")]}},
+              "oneOf": [{"$ref": "#/$defs/term"},
+                        {"type": "object", "properties": {"type": {"enum": ["star", "plus"]}}, "required": ["type"]}]}
+    compiler = SchemaCompiler(schema)
+    branches = [compiler.flat(b) for b in schema["oneOf"]]
+    assert exclusive_branches(compiler, branches, "#") == branches
+
+
 def test_draft4_integral_floats_count_as_equal_to_enum():
     # 1.0 is not a draft-4 integer, but the integer branch may write 1, which equals 1.0
     schema = {"$schema": "http://json-schema.org/draft-04/schema#", "oneOf": [{"enum": [1.0, 2.5]}, {"type": "integer"}]}
@@ -88,6 +126,12 @@ OVERLAPPING = [
     {"type": "array", "maxItems": 3, "items": {"oneOf": [
         {"type": "object", "properties": {"kind": {"const": "a"}, "x": {"type": "integer"}}, "required": ["kind"]},
         {"type": "object", "properties": {"kind": {"enum": ["a", "b"]}, "y": {"type": "null"}}, "required": ["kind"]}]}},
+    {"oneOf": [{"type": "string", "pattern": "^[^:]+$", "maxLength": 6}, {"type": "string", "pattern": "^[a-z]+:[0-9]+$"}]},
+    {"oneOf": [{"type": "object", "required": ["a"], "properties": {"a": {"type": ["string", "integer"], "maxLength": 4}}},
+               {"type": "object", "required": ["a"], "properties": {"a": {"type": "integer"}}}]},
+    {"$defs": {"term": {"anyOf": [{"type": "object", "properties": {"t": {"const": "v"}}, "required": ["t"]},
+                                  {"type": "string", "maxLength": 3}]}},
+     "oneOf": [{"$ref": "#/$defs/term"}, {"type": "object", "properties": {"t": {"type": "string"}}, "required": ["t"]}]},
     {"$defs": {"node": {"oneOf": [{"type": "integer"}, {"type": "object", "properties": {"next": {"$ref": "#/$defs/node"}},
                                                          "required": ["next"]}, {"type": "string"}]}},
      "$ref": "#/$defs/node"},
@@ -145,3 +189,20 @@ def test_random_overlapping_branches_validate_or_refuse(model, branches):
         return
     for seed in range(3):
         _validate(schema, g("x", seed=seed, temperature=1.0))
+
+
+# --- the superset reading of patterns, which string exclusion relies on --------------------
+_atoms = st.sampled_from(["a", "1", ":", ".", "\\d", "\\D", "\\w", "\\W", "\\s", "\\S", "[^a]", "[^\\d:]", "[a-c1]",
+                          "[\\s\\d]", "(a|1)"])
+_pieces = st.builds(lambda atom, q: atom + q, _atoms, st.sampled_from(["", "+", "*", "?", "{2}"]))
+_patterns = st.builds(lambda start, body, end: start + "".join(body) + end,
+                      st.sampled_from(["", "^"]), st.lists(_pieces, min_size=1, max_size=4), st.sampled_from(["", "$"]))
+_texts = st.text(alphabet=["a", "b", "1", "\u0663", "\u00e9", ":", " ", "\n", "\r", "\x1c", "\u2003", "_"], max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pattern=_patterns, text=_texts)
+def test_superset_pattern_holds_every_string_python_matches(pattern, text):
+    if re.search(pattern, text):
+        dfa = compile_dfa(json_string(0, None, pattern_content(pattern, superset=True)))
+        assert dfa.matches(json.dumps(text, ensure_ascii=False).encode())

@@ -18,11 +18,10 @@ import jsonschema
 from ..automaton.regex import EMPTY, Node, alt, intersect, is_empty, lit, optional, repeat, seq, star
 from ..errors import (InvalidPatternError, SchemaError, SchemaTooComplexError, UnsatisfiableSchemaError,
                       UnsupportedSchemaError)
-from .formats import format_pattern
 from .merge import ALL_TYPES, ANNOTATIONS, member_rule, merge, type_set
 from .numbers import FLOAT_SAFE, number_regex
 from .one_of import exclusive_branches
-from .strings import json_string, pattern_content
+from .strings import json_string, string_parts
 
 MAX_REF_DEPTH = 3          # how many times one $ref may recurse into itself
 MAX_REF_NESTING = 32       # how many $refs may be open at once (no canvas holds deeper values)
@@ -289,6 +288,19 @@ class SchemaCompiler:
         """Whether ``value`` is valid under ``schema``, a part of the root document."""
         return self._root_validator.evolve(schema=schema).is_valid(value)
 
+    def item_rule(self, schema: dict, index: int):
+        """What item ``index`` of an array under ``schema`` must satisfy."""
+        prefix, rest = self._item_rules(schema)
+        return prefix[index] if index < len(prefix) else rest
+
+    def _item_rules(self, schema: dict) -> tuple[list, object]:
+        """(rules of the leading items, rule of the others), for every draft's spelling."""
+        prefix = (schema.get("prefixItems") or []) if self._draft2020 else []
+        items = schema.get("items", True)
+        if isinstance(items, list):          # draft 4–2019 tuple form
+            return items, schema.get("additionalItems", True)
+        return prefix, items
+
     def _flatten_all_of(self, schema, pointer: str, depth: int = 0):
         """Merge ``allOf`` branches (and nested ones) into one schema."""
         if not isinstance(schema, dict) or "allOf" not in schema:
@@ -321,6 +333,7 @@ class SchemaCompiler:
             # rest AND (b1 OR b2 ...) == (rest AND b1) OR (rest AND b2) ...
             branches.append(merge(rest, self._flatten_all_of(resolved, _ptr(pointer, kw, i)), _ptr(pointer, kw, i)))
             refs.append(entered)
+        written = branches
         if kw == "oneOf":
             branches = exclusive_branches(self, branches, pointer)
         values, errors = [], []
@@ -333,9 +346,12 @@ class SchemaCompiler:
                 errors.append(exc)
             finally:
                 self._leave(entered)
+        union = _union_values(values)
+        if is_empty(union.node) and branches != written:      # emptied by telling branches apart
+            raise UnsupportedSchemaError("oneOf branches could not be told apart", pointer, "oneOf")
         if not values and errors:
             raise errors[0]
-        return _union_values(values)
+        return union
 
     def _members(self, schema: dict, pointer: str):
         """(name, schema, pointer, required) of every member we may emit, in order.
@@ -436,15 +452,9 @@ class SchemaCompiler:
         return Value(node, width + (0 if integer else 3))
 
     def _string(self, schema: dict, pointer: str) -> Value:
-        lo, hi = _count(schema, "minLength", 0), _count(schema, "maxLength")
+        lo, hi, content = string_parts(schema, pointer)
         if hi is not None and lo > hi:
             raise UnsatisfiableSchemaError(f"minLength {lo} > maxLength {hi}", _ptr(pointer, "minLength"), "minLength")
-        content = []
-        if "pattern" in schema:
-            content.append(pattern_content(schema["pattern"], _ptr(pointer, "pattern")))
-        fmt = format_pattern(schema.get("format", ""))
-        if fmt is not None:
-            content.append(pattern_content(fmt, _ptr(pointer, "format")))
         node = json_string(lo, hi, intersect(*content) if content else None)
         typical = DEFAULT_STRING_CHARS if hi is None else min(hi, 2 * DEFAULT_STRING_CHARS)
         return Value(node, max(lo, typical) + 2)
@@ -453,10 +463,7 @@ class SchemaCompiler:
         lo, hi = _count(schema, "minItems", 0), _count(schema, "maxItems")
         if hi is not None and lo > hi:
             raise UnsatisfiableSchemaError(f"minItems {lo} > maxItems {hi}", _ptr(pointer, "minItems"), "minItems")
-        prefix = (schema.get("prefixItems") or []) if self._draft2020 else []
-        items = schema.get("items", True)
-        if isinstance(items, list):          # draft 4–2019 tuple form
-            prefix, items = items, schema.get("additionalItems", True)
+        prefix, items = self._item_rules(schema)
         head = [self._value_at(s, _ptr(pointer, "prefixItems", i)) for i, s in enumerate(prefix)]
         tail = self._value_at(items, _ptr(pointer, "items"))
         # An array of n items: the first min(n, len(prefix)) follow prefixItems, the rest items.

@@ -5,28 +5,38 @@ branch, only values valid under it; here each branch is narrowed (never widened)
 value it can emit is valid under any *other* branch as written:
 
 - a literal branch (``enum``/``const``) keeps the values the other branch rejects;
-- types the other branch also accepts are dropped, except objects that keys tell apart;
-- an object is told apart by a key the other branch requires (forbidden here), a key it
-  forbids (required here), or a required key whose literal values it rejects.
+- a type the other branch accepts is dropped, unless its values are told apart: objects by
+  a key the other requires (forbidden here) or a member always written that the other
+  rejects (narrowed so, recursively; an optional one is made required), strings by regexes
+  that do not meet, arrays by their lengths or their first item;
+- a union is apart from another schema when each of its branches is.
 
 A branch that cannot be narrowed so is left out: outputs stay valid, only less varied. When
 every branch is left out the schema is refused, naming the first pair that clashed.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
-from ..errors import UnsupportedSchemaError
+from ..automaton.dfa import compile_dfa
+from ..automaton.regex import is_empty
+from ..errors import SchemaError, SchemaTooComplexError, UnsupportedSchemaError
 from .merge import ALL_TYPES, member_rule, merge, type_set
+from .strings import strings_meet
 
 _NUMBERS = {"integer", "number"}
+MAX_DEPTH = 3       # how deep into members branches are told apart
+_STRING_KEYWORDS = ("format", "pattern", "minLength", "maxLength")   # (a format is only ever ours)
 
 
 class _Compiler(Protocol):
     def flat(self, schema): ...                     # $ref resolved, allOf merged
     def accepts(self, schema, value) -> bool: ...   # jsonschema validity, from the root document
     def types_of(self, schema: dict) -> list[str]: ...   # the types the compiler emits for it
+    def item_rule(self, schema: dict, index: int): ...   # what an array's item must satisfy
 
 
 @dataclass(frozen=True)
@@ -97,63 +107,135 @@ def _twins(value):
     return [value, swap(value, True), swap(value, False)]
 
 
-def _excludes(c: _Compiler, mine, me: _Shape, theirs, them: _Shape) -> bool:
-    """True when no value ``mine`` emits is valid under ``theirs``."""
+def _open_types(c: _Compiler, mine, me: _Shape, theirs, them: _Shape, depth: int) -> set[str]:
+    """Types of the values ``mine`` emits that may be valid under ``theirs`` (empty: excluded)."""
     if me.literals is not None:
-        return not any(c.accepts(theirs, v) for v in me.literals)
+        return _with_numbers(_json_type(v) for v in me.literals if c.accepts(theirs, v))
     if them.literals is not None and not any(c.accepts(mine, t) for v in them.literals for t in _twins(v)):
-        return True
+        return set()
     shared = me.emits & them.accepts
-    if not shared:
-        return True
-    if shared != {"object"} or not isinstance(mine, dict) or not isinstance(theirs, dict):
+    if "object" in shared and _objects_apart(c, mine, me, theirs, them, depth):
+        shared.discard("object")
+    if "string" in shared and _strings_apart(mine, theirs):
+        shared.discard("string")
+    if "array" in shared and _arrays_apart(c, mine, theirs, depth):
+        shared.discard("array")
+    return shared
+
+
+def _objects_apart(c: _Compiler, mine, me: _Shape, theirs, them: _Shape, depth: int) -> bool:
+    """No object ``mine`` emits is valid under ``theirs``: they need a key we never write, or
+    a member we always write is apart from their rule for it."""
+    if not isinstance(mine, dict) or not isinstance(theirs, dict):
         return False
     if set(them.required) & me.forbidden or (me.keys is not None and not set(them.required) <= me.keys):
         return True
-    for key in me.required:              # a member we always write that they reject
-        rule = c.flat(member_rule(theirs, key)[0])
-        values = _member_literals(c, mine, key)
-        if rule is False or (values is not None and not any(c.accepts(rule, v) for v in values)):
-            return True
-    return False
+    return depth < MAX_DEPTH and any(_excludes(c, *_rules(c, mine, theirs, key), depth + 1) for key in me.required)
 
 
-def _member_literals(c: _Compiler, schema: dict, key: str) -> list | None:
-    """The values member ``key`` may take, when its schema is an enum or a const."""
-    rule = c.flat((schema.get("properties") or {}).get(key, True))
-    if not isinstance(rule, dict) or not ("const" in rule or "enum" in rule):
+def _arrays_apart(c: _Compiler, mine, theirs, depth: int) -> bool:
+    """No array ``mine`` emits is valid under ``theirs``: the lengths do not meet, or our
+    first item (always written) is apart from their rule for it."""
+    if not isinstance(mine, dict) or not isinstance(theirs, dict):
+        return False
+    lo, hi = _length(mine)
+    their_lo, their_hi = _length(theirs)
+    if (their_hi is not None and lo > their_hi) or (hi is not None and hi < their_lo):
+        return True
+    return lo >= 1 and depth < MAX_DEPTH and _excludes(c, c.item_rule(mine, 0), c.item_rule(theirs, 0), depth + 1)
+
+
+def _length(schema: dict) -> tuple[int, int | None]:
+    hi = schema.get("maxItems")
+    return int(schema.get("minItems", 0)), None if hi is None else int(hi)
+
+
+def _strings_apart(mine, theirs) -> bool:
+    """No string ``mine`` emits is valid under ``theirs``: our regex does not meet one that
+    holds every string they accept. Only tried where both sides constrain strings."""
+    ours = {k: mine[k] for k in _STRING_KEYWORDS if k in mine} if isinstance(mine, dict) else {}
+    their = {k: theirs[k] for k in _STRING_KEYWORDS[1:] if k in theirs} if isinstance(theirs, dict) else {}
+    return bool(ours and their) and _regexes_apart(json.dumps([ours, their], sort_keys=True))
+
+
+@lru_cache(maxsize=4096)
+def _regexes_apart(keywords: str) -> bool:
+    ours, their = json.loads(keywords)
+    try:
+        meet = strings_meet(ours, their)
+        return is_empty(meet) or compile_dfa(meet).is_empty()
+    except (SchemaError, SchemaTooComplexError):
+        return False
+
+
+def _rules(c: _Compiler, mine: dict, theirs: dict, key: str):
+    """What member ``key`` must satisfy on each side."""
+    return c.flat(member_rule(mine, key)[0]), c.flat(member_rule(theirs, key)[0])
+
+
+def _branches(c: _Compiler, schema) -> list | None:
+    """A union's branches, each with the keywords beside it; None for any other schema."""
+    if not isinstance(schema, dict) or ("anyOf" in schema) == ("oneOf" in schema):
         return None
-    return [v for v in ([rule["const"]] if "const" in rule else rule["enum"]) if c.accepts(rule, v)]
+    kw = "anyOf" if "anyOf" in schema else "oneOf"
+    rest = {k: v for k, v in schema.items() if k not in (kw, "discriminator")}
+    return [merge(rest, c.flat(b)) for b in schema[kw]]
 
 
-def _narrow(c: _Compiler, mine, me: _Shape, theirs, them: _Shape):
+def _excludes(c: _Compiler, mine, theirs, depth: int = 0) -> bool:
+    """True when no value ``mine`` emits is valid under ``theirs``; a union on either side
+    must be apart branch by branch (what a union accepts or emits, one of its branches does)."""
+    theirs_branches = _branches(c, theirs)
+    if theirs_branches is not None:
+        return depth < MAX_DEPTH and all(_excludes(c, mine, b, depth + 1) for b in theirs_branches)
+    my_branches = _branches(c, mine)
+    if my_branches is not None:
+        return depth < MAX_DEPTH and all(_excludes(c, b, theirs, depth + 1) for b in my_branches)
+    return not _open_types(c, mine, _shape(c, mine), theirs, _shape(c, theirs), depth)
+
+
+def _narrow(c: _Compiler, mine, theirs, depth: int):
     """``mine`` narrowed one step towards excluding ``theirs`` (False: nothing is left), or
     None when no narrowing is known."""
+    me, them = _shape(c, mine), _shape(c, theirs)
     if me.literals is not None:
         kept = [v for v in me.literals if not c.accepts(theirs, v)]
         return merge(mine, {"enum": kept}) if kept else False
-    shared = me.emits & them.accepts
-    if shared - {"object"}:
-        return _only(mine, me.emits - shared | {"object"} & shared)
+    open_types = _open_types(c, mine, me, theirs, them, depth)
+    if open_types - {"object", "array"}:
+        return _only(mine, me.emits - (open_types - {"object", "array"}))
+    kind = "array" if "array" in open_types else "object"
+    narrowed = None
     if isinstance(mine, dict) and isinstance(theirs, dict):
-        narrowed = _narrow_members(c, mine, me, theirs, them)
-        if narrowed is not None:
-            return narrowed
-    return _only(mine, me.emits - {"object"}) if me.emits != {"object"} else None
+        narrow = _narrow_items if kind == "array" else _narrow_members
+        narrowed = narrow(c, mine, me, theirs, them, depth)
+    return narrowed if narrowed is not None else _only(mine, me.emits - {kind})
 
 
-def _narrow_members(c: _Compiler, mine: dict, me: _Shape, theirs: dict, them: _Shape):
-    for key in me.required:              # a required tag: keep the values they reject
-        values = _member_literals(c, mine, key)
-        kept = [v for v in values or () if not c.accepts(c.flat(member_rule(theirs, key)[0]), v)]
-        if kept:
-            return merge(mine, {"properties": {key: {"enum": kept}}})
+def _narrow_items(c: _Compiler, mine: dict, me: _Shape, theirs: dict, them: _Shape, depth: int):
+    """At least one item, every item apart from their rule for the first (plain ``items`` only)."""
+    lo, hi = _length(mine)
+    if depth >= MAX_DEPTH or hi == 0 or mine.get("prefixItems") or isinstance(mine.get("items"), list):
+        return None
+    items = _exclude(c, c.item_rule(mine, 0), c.item_rule(theirs, 0), depth + 1)
+    return None if items is False else merge(mine, {"minItems": max(lo, 1), "items": items})
+
+
+def _narrow_members(c: _Compiler, mine: dict, me: _Shape, theirs: dict, them: _Shape, depth: int):
+    if depth < MAX_DEPTH:
+        for key in me.required:          # a member we always write: keep what they reject there
+            narrowed = _exclude(c, *_rules(c, mine, theirs, key), depth + 1)
+            if narrowed is not False:
+                return merge(mine, {"properties": {key: narrowed}})
     for key in them.required:            # a key they need: never write it
         if key not in me.required and key not in me.forbidden:
             return merge(mine, {"properties": {key: False}})
-    for key in sorted(me.keys or ()):    # a key they forbid: always write it
-        if key not in me.required and c.flat(member_rule(theirs, key)[0]) is False:
-            return merge(mine, {"required": [key]})
+    if depth < MAX_DEPTH:
+        for key in sorted(me.keys or ()):    # an optional member apart from theirs: always write it
+            if key not in me.required:
+                narrowed = _exclude(c, *_rules(c, mine, theirs, key), depth + 1)
+                if narrowed is not False:
+                    return merge(mine, {"required": [key], "properties": {key: narrowed}})
     return None
 
 
@@ -161,15 +243,20 @@ def _only(schema, types: set[str]):
     return merge(schema, {"type": sorted(types)}) if types else False
 
 
-def _exclude(c: _Compiler, mine, theirs):
+def _exclude(c: _Compiler, mine, theirs, depth: int = 0):
     """``mine`` narrowed until it excludes ``theirs``, or False."""
     try:
-        them = _shape(c, theirs)
-        for _ in range(8):           # a narrowing settles literals, types, a tag or a key
-            me = _shape(c, mine)
-            if _excludes(c, mine, me, theirs, them):
+        theirs_branches = _branches(c, theirs)
+        if theirs_branches is not None and depth < MAX_DEPTH:    # apart from each of them
+            for branch in theirs_branches:
+                mine = _exclude(c, mine, branch, depth + 1)
+                if mine is False:
+                    return False
+            return mine
+        for _ in range(8):           # a narrowing settles literals, types, a member or a key
+            if _excludes(c, mine, theirs, depth):
                 return mine
-            mine = _narrow(c, mine, me, theirs, them)
+            mine = _narrow(c, mine, theirs, depth)
             if mine is None or mine is False:
                 return False
     except UnsupportedSchemaError:     # a narrowing that cannot be expressed

@@ -11,9 +11,10 @@ import re
 import re._constants as C  # noqa: N812  (stdlib parser constants)
 import re._parser as sre_parse
 
-from ..automaton.regex import Node, alt, byteset, counted, intersect, lit, repeat, seq, star
+from ..automaton.regex import Node, alt, byteset, counted, intersect, lit, optional, repeat, seq, star
 from ..automaton.utf8 import MAX_CODEPOINT, codepoint_ranges, complement_ranges
 from ..errors import InvalidPatternError, UnsupportedSchemaError
+from .formats import format_pattern
 
 Ranges = list[tuple[int, int]]
 _ESCAPED: Ranges = [(0, 0x1F), (0x22, 0x22), (0x5C, 0x5C)]
@@ -34,7 +35,12 @@ def _intersect_ranges(a: Ranges, b: Ranges) -> Ranges:
 
 
 def json_char(ranges: Ranges) -> Node:
-    """One character from ``ranges``, as it may appear inside a JSON string literal."""
+    """One character from ``ranges``, as it may appear inside a JSON string literal.
+
+    A character has the same encodings whatever the ranges (a control character: its short
+    escape if any, and ``\\u00XX`` in either case), so two string regexes meet exactly
+    when their sets of decoded strings do.
+    """
     raw = _intersect_ranges(ranges, complement_ranges(_ESCAPED))
     parts = [codepoint_ranges(raw)] if raw else []
     escaped = _intersect_ranges(ranges, _ESCAPED)
@@ -44,8 +50,38 @@ def json_char(ranges: Ranges) -> Node:
         escaped = escaped[1:]
     for lo, hi in escaped:
         for cp in range(lo, hi + 1):
-            parts.append(lit(_SHORT_ESCAPES.get(cp, "\\u%04x" % cp)))
+            if cp in _SHORT_ESCAPES:
+                parts.append(lit(_SHORT_ESCAPES[cp]))
+            if cp < 0x20:
+                digit = f"{cp % 16:x}"
+                parts.append(seq(lit(f"\\u00{cp // 16}"), byteset((digit + digit.upper()).encode())))
     return alt(*parts)
+
+
+def string_parts(schema: dict, pointer: str = "#", accepted: bool = False) -> tuple[int, int | None, list[Node]]:
+    """(minLength, maxLength, content regexes) of a string schema: what we may emit, or with
+    ``accepted`` a superset of what a validator accepts (patterns read both ways, ``format``
+    ignored, since a checker may accept more than its regex)."""
+    lo, hi = int(schema.get("minLength", 0)), schema.get("maxLength")
+    content = []
+    if "pattern" in schema:
+        content.append(pattern_content(schema["pattern"], pointer + "/pattern", superset=accepted))
+    fmt = None if accepted else format_pattern(schema.get("format", ""))
+    if fmt is not None:
+        content.append(pattern_content(fmt, pointer + "/format"))
+    return lo, None if hi is None else int(hi), content
+
+
+def strings_meet(emitted: dict, accepted: dict) -> Node:
+    """The regex of strings we may emit for ``emitted`` that ``accepted`` may accept: empty
+    exactly when there is none (every character has the same encodings in every regex)."""
+    lo, hi, content = string_parts(emitted)
+    their_lo, their_hi, their_content = string_parts(accepted, accepted=True)
+    lo, hi = max(lo, their_lo), their_hi if hi is None else hi if their_hi is None else min(hi, their_hi)
+    if hi is not None and lo > hi:
+        return alt()
+    content += their_content
+    return json_string(lo, hi, intersect(*content) if content else None)
 
 
 def json_string(min_length: int = 0, max_length: int | None = None, content: Node | None = None) -> Node:
@@ -75,48 +111,59 @@ def _negate(ranges: Ranges) -> Ranges:
     return _intersect_ranges(complement_ranges(ranges), _ASCII_PRINTABLE)
 
 
-def _class_ranges(items, pointer: str) -> Ranges:
+def _category(category, superset: bool) -> Ranges:
+    """A class escape's characters: where Python's and ECMA's meanings agree (for emitting),
+    or a set holding both (for deciding what a pattern can never accept)."""
+    ranges, negated = _CATEGORIES[category]
+    if not superset:
+        return _negate(ranges) if negated else ranges
+    if negated:
+        return complement_ranges(ranges)
+    extra = [(0x1C, 0x1F)] if category is C.CATEGORY_SPACE else []     # Python's \s has these
+    return sorted(ranges + extra + [(0x80, MAX_CODEPOINT)])
+
+
+def _class_ranges(items, pointer: str, superset: bool) -> Ranges:
     ranges: Ranges = []
-    negate = False
-    for op, arg in items:
-        if op is C.NEGATE:
-            negate = True
-        elif op is C.LITERAL:
+    negate = bool(items) and items[0][0] is C.NEGATE
+    for op, arg in items[negate:]:
+        if op is C.LITERAL:
             ranges.append((arg, arg))
         elif op is C.RANGE:
             ranges.append(arg)
+        elif op is C.CATEGORY and arg in _CATEGORIES:
+            ranges.extend(_category(arg, superset and not negate))   # a complement needs subsets
         elif op is C.CATEGORY:
-            cat, neg = _CATEGORIES.get(arg, (None, None))
-            if cat is None:
-                raise UnsupportedSchemaError(f"regex class {arg} is not supported", pointer, "pattern")
-            ranges.extend(_negate(cat) if neg else cat)
+            raise UnsupportedSchemaError(f"regex class {arg} is not supported", pointer, "pattern")
         else:
             raise UnsupportedSchemaError(f"regex construct {op} is not supported", pointer, "pattern")
-    return _negate(ranges) if negate else sorted(ranges)
+    if negate:
+        return complement_ranges(ranges) if superset else _negate(ranges)
+    return sorted(ranges)
 
 
-def _convert(parsed, pointer: str) -> Node:
+def _convert(parsed, pointer: str, superset: bool) -> Node:
     parts: list[Node] = []
     for op, arg in parsed:
         if op is C.LITERAL:
             parts.append(json_char([(arg, arg)]))
         elif op is C.NOT_LITERAL:
-            parts.append(json_char(_negate([(arg, arg)])))
+            parts.append(json_char(complement_ranges([(arg, arg)]) if superset else _negate([(arg, arg)])))
         elif op is C.ANY:
-            parts.append(json_char(complement_ranges(_LINE_TERMINATORS)))
+            parts.append(json_char(ANY_CHAR if superset else complement_ranges(_LINE_TERMINATORS)))
         elif op is C.IN:
-            ranges = _class_ranges(arg, pointer)
+            ranges = _class_ranges(arg, pointer, superset)
             parts.append(json_char(ranges) if ranges else alt())
         elif op is C.BRANCH:
-            parts.append(alt(*(_convert(b, pointer) for b in arg[1])))
+            parts.append(alt(*(_convert(b, pointer, superset) for b in arg[1])))
         elif op is C.SUBPATTERN:
             _group, add_flags, _del, sub = arg
             if add_flags & (re.IGNORECASE | re.MULTILINE):
                 raise UnsupportedSchemaError("regex flags are not supported", pointer, "pattern")
-            parts.append(_convert(sub, pointer))
+            parts.append(_convert(sub, pointer, superset))
         elif op in (C.MAX_REPEAT, C.MIN_REPEAT, C.POSSESSIVE_REPEAT):
             lo, hi, sub = arg
-            parts.append(repeat(_convert(sub, pointer), lo, None if hi is C.MAXREPEAT else hi))
+            parts.append(repeat(_convert(sub, pointer, superset), lo, None if hi is C.MAXREPEAT else hi))
         elif op is C.AT:
             raise UnsupportedSchemaError("anchors are only supported at the ends of a pattern", pointer, "pattern")
         else:
@@ -124,22 +171,26 @@ def _convert(parsed, pointer: str) -> Node:
     return seq(*parts)
 
 
-def _strip_anchors(items: list, pointer: str) -> Node:
+def _strip_anchors(items: list, pointer: str, superset: bool) -> Node:
     """A top-level alternative: JSON Schema patterns search, so unanchored ends get ``.*``."""
     items = list(items)
     start = bool(items) and items[0][0] is C.AT and items[0][1] in (C.AT_BEGINNING, C.AT_BEGINNING_STRING)
     if start:
         items = items[1:]
     end = bool(items) and items[-1][0] is C.AT and items[-1][1] in (C.AT_END, C.AT_END_STRING)
+    # Python's "$" (which validators use) also matches before a final newline
+    newline = [optional(json_char([(0x0A, 0x0A)]))] if superset and end and items[-1][1] is C.AT_END else []
     if end:
         items = items[:-1]
     anything = star(json_char(ANY_CHAR))
-    body = _convert(items, pointer)
-    return seq(*([] if start else [anything]), body, *([] if end else [anything]))
+    body = _convert(items, pointer, superset)
+    return seq(*([] if start else [anything]), body, *newline, *([] if end else [anything]))
 
 
-def pattern_content(pattern: str, pointer: str = "#") -> Node:
-    """String *content* (JSON-encoded, no quotes) of every string the pattern matches."""
+def pattern_content(pattern: str, pointer: str = "#", superset: bool = False) -> Node:
+    """String *content* (JSON-encoded, no quotes) of strings the pattern matches: only ones it
+    matches under both Python's and ECMA-262's reading (what we may emit), or with
+    ``superset`` every one it matches under either (what a validator may accept)."""
     try:
         parsed = sre_parse.parse(pattern)
     except (re.error, OverflowError, RecursionError) as exc:
@@ -148,7 +199,5 @@ def pattern_content(pattern: str, pointer: str = "#") -> Node:
         raise UnsupportedSchemaError("regex flags are not supported", pointer, "pattern")
     items = list(parsed)
     if len(items) == 1 and items[0][0] is C.BRANCH:
-        return alt(*(_strip_anchors(list(b), pointer) for b in items[0][1][1]))
-    return _strip_anchors(items, pointer)
-
-
+        return alt(*(_strip_anchors(list(b), pointer, superset) for b in items[0][1][1]))
+    return _strip_anchors(items, pointer, superset)
