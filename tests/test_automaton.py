@@ -12,7 +12,7 @@ from constrained.automaton.regex import alt, lit, repeat, seq
 from constrained.automaton.utf8 import codepoint_ranges
 from constrained.compile.formats import format_pattern
 from constrained.compile.numbers import number_regex
-from constrained.compile.strings import json_string, pattern_content
+from constrained.compile.strings import json_string, other_than, pattern_content
 
 
 @settings(max_examples=60, deadline=None)
@@ -120,3 +120,14 @@ def test_every_format_checker_accepts_what_we_emit():
             if text is not None:
                 assert checker.conforms(json.loads(text), name), (name, text)
                 seen += 1
+
+
+_words = st.lists(st.text(alphabet="ab\"\u00e9\n", max_size=3), max_size=5)
+
+
+@settings(max_examples=80, deadline=None)
+@given(words=_words, probes=st.lists(st.text(alphabet="ab\"\u00e9\nc", max_size=4), max_size=10))
+def test_other_than_accepts_every_string_but_the_words(words, probes):
+    dfa = compile_dfa(json_string(0, None, other_than(words)))
+    for text in probes + words + [w + "a" for w in words] + [w[:-1] for w in words]:
+        assert dfa.matches(json.dumps(text, ensure_ascii=False).encode()) == (text not in words)

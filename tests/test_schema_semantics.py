@@ -48,6 +48,11 @@ VALID_BY_CONSTRUCTION = [
     {"type": "array", "minItems": 1.0, "maxItems": 2.0},
     {"type": "array", "items": {"type": "integer"}, "maxItems": 1, "uniqueItems": True},
     {"properties": {"a": {"not": {"type": "null"}, "maxLength": 2}}, "required": ["a"]},
+    # minProperties one beyond the listed members: a free member named by the model
+    {"type": "object", "minProperties": 1, "additionalProperties": {"type": "integer"}},
+    {"type": "object", "properties": {"a": {"type": "string", "maxLength": 3}}, "minProperties": 2},
+    {"type": "object", "minProperties": 1, "dependentRequired": {"x": ["y"]}, "propertyNames": {"enum": ["x", "z"]}},
+    {"type": "array", "maxItems": 2, "items": {"type": "object", "minProperties": 1, "maxProperties": 1}},
     {"$schema": "http://json-schema.org/draft-07/schema#", "definitions": {"s": {"type": "integer"}},
      "properties": {"a": {"$ref": "#/definitions/s", "type": "string"}}, "required": ["a"]},
 ]
@@ -74,6 +79,9 @@ def test_outputs_validate(model, schema):
     ({"type": "object", "required": ["a", "b"], "maxProperties": 1}, UnsatisfiableSchemaError),
     ({"type": "object", "required": ["ab"], "propertyNames": {"maxLength": 1}}, UnsatisfiableSchemaError),
     ({"type": "object", "properties": {"a": {}}, "minProperties": 3}, UnsupportedSchemaError),
+    ({"type": "object", "minProperties": 1, "patternProperties": {"^x": {"type": "null"}}}, UnsupportedSchemaError),
+    ({"type": "object", "minProperties": 1, "propertyNames": {"enum": ["x"]}, "dependentRequired": {"x": ["y"]}},
+     UnsatisfiableSchemaError),
     ({"not": {"type": "string", "maxLength": 3}}, UnsupportedSchemaError),
     ({"type": "number", "not": {"type": "integer"}}, UnsupportedSchemaError),
     ({"type": "string", "not": {}}, SchemaError),

@@ -21,12 +21,13 @@ from ..errors import (InvalidPatternError, SchemaError, SchemaTooComplexError, U
 from .merge import ALL_TYPES, ANNOTATIONS, member_rule, merge, type_set
 from .numbers import FLOAT_SAFE, number_regex
 from .one_of import exclusive_branches
-from .strings import json_string, string_parts
+from .strings import json_string, other_than, string_parts
 
 MAX_REF_DEPTH = 3          # how many times one $ref may recurse into itself
 MAX_REF_NESTING = 32       # how many $refs may be open at once (no canvas holds deeper values)
 MAX_SUBSCHEMAS = 10_000    # subschemas laid out per schema; 99.9% of real ones need under 3,500
 DEFAULT_STRING_CHARS = 24  # layout budget for a string with no maxLength
+DEFAULT_KEY_CHARS = 8      # layout budget for a member name of the model's choosing
 DEFAULT_ARRAY_ITEMS = 3    # layout budget for an array with no maxItems
 
 # Keywords we enforce, or that cannot be violated by what we emit.
@@ -205,9 +206,12 @@ class SchemaCompiler:
         parts: list[Part] = ["{"]
         seen_required = False
         for name, sub_schema, sub_ptr, required, v in members:
-            key = _dumps(name) + ": "
+            key = "" if name is None else _dumps(name) + ": "
             if required:
                 parts.append((", " if seen_required else "") + key)
+                if name is None:        # the free member's name is a slot of its own
+                    free = self._key(schema, None, pointer)
+                    parts.append(Slot(free.node, free.chars, _ptr(pointer, "minProperties")))
                 seen_required = True
                 parts.extend(self._parts(sub_schema, sub_ptr))
             else:
@@ -359,7 +363,9 @@ class SchemaCompiler:
         We never emit keys beyond ``properties`` and ``required``, so ``patternProperties``
         only adds constraints to matching names; ``propertyNames``, dependencies and
         ``maxProperties`` drop optional members (absence is always allowed) and
-        ``minProperties`` makes optional members required (presence is allowed too).
+        ``minProperties`` makes optional members required (presence is allowed too). The
+        one exception: when ``minProperties`` needs one member more than are listed, a free
+        member (name None) under ``additionalProperties`` takes a name the model chooses.
         """
         props = schema.get("properties") or {}
         required = list(dict.fromkeys(schema.get("required") or []))
@@ -400,9 +406,14 @@ class SchemaCompiler:
         if hi is not None and n_required > hi:
             raise UnsatisfiableSchemaError(f"{n_required} required properties exceed maxProperties {hi}",
                                            _ptr(pointer, "maxProperties"), "maxProperties")
-        if len(members) < lo:
+        free = lo == len(members) + 1 and not schema.get("patternProperties") and \
+            schema.get("additionalProperties", True) is not False
+        if len(members) < lo and not free:
             raise UnsupportedSchemaError(f"minProperties {lo} needs properties beyond the {len(members)} listed",
                                          _ptr(pointer, "minProperties"), "minProperties")
+        if free:          # every listed member, and one more under a name of its own
+            return [(name, sub, ptr, True) for name, sub, ptr, _ in members] + \
+                [(None, schema.get("additionalProperties", True), _ptr(pointer, "additionalProperties"), True)]
         out, optional_left = [], (None if hi is None else hi - n_required)
         promote = max(0, lo - n_required)
         for name, sub, ptr, required in members:
@@ -483,6 +494,19 @@ class SchemaCompiler:
         chars += sum(c + 2 for c in item_chars[:max(typical, lo)])
         return Value(node, chars)
 
+    def _key(self, schema: dict, name: str | None, pointer: str) -> Value:
+        """``"name": ``, or for the free member (``name`` None) any name no listed member or
+        dependency uses, that ``propertyNames`` allows."""
+        if name is not None:
+            return Value(lit(_dumps(name) + ": "), len(name) + 4)
+        taken = [*(schema.get("properties") or {}), *(schema.get("required") or []),
+                 *(schema.get("dependentRequired") or {}), *(schema.get("dependentSchemas") or {}),
+                 *(schema.get("dependencies") or {})]
+        node = json_string(0, None, other_than(taken))
+        if "propertyNames" in schema:
+            node = intersect(node, self._value_at(schema["propertyNames"], _ptr(pointer, "propertyNames")).node)
+        return Value(seq(node, lit(": ")), DEFAULT_KEY_CHARS + 4)
+
     def _object(self, schema: dict, pointer: str) -> Value:
         members = []
         for name, sub, sub_ptr, required in self._members(schema, pointer):
@@ -490,7 +514,8 @@ class SchemaCompiler:
             if is_empty(v.node) and required:
                 return Value(EMPTY, 0)
             if not is_empty(v.node):
-                members.append((seq(lit(_dumps(name) + ": "), v.node), len(name) + 4 + v.chars, required))
+                key = self._key(schema, name, pointer)
+                members.append((seq(key.node, v.node), key.chars + v.chars, required))
         return Value(seq(lit("{"), _member_list(members), lit("}")), 2 + sum(c + 2 for _, c, _ in members))
 
 

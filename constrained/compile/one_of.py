@@ -90,6 +90,8 @@ def _shape(c: _Compiler, schema) -> _Shape:
                         *(schema.get("dependencies") or {}).values()]:
             keys |= set(targets) if isinstance(targets, list) else set()
         keys -= forbidden
+        if int(schema.get("minProperties", 0)) > len(keys):     # a member of the model's naming
+            keys = None
     return _Shape(emits, accepts, literals, required, keys, forbidden)
 
 

@@ -84,6 +84,25 @@ def strings_meet(emitted: dict, accepted: dict) -> Node:
     return json_string(lo, hi, intersect(*content) if content else None)
 
 
+def other_than(words) -> Node:
+    """String *content* of every string except ``words`` (read off their trie: end where no
+    word ends, leave the trie on any other character, or follow it)."""
+    trie: dict = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[None] = {}
+
+    def build(node: dict) -> Node:
+        chars = sorted(ord(ch) for ch in node if ch is not None)
+        options = [] if None in node else [seq()]
+        options.append(seq(json_char(complement_ranges([(c, c) for c in chars])), star(json_char(ANY_CHAR))))
+        options.extend(seq(json_char([(c, c)]), build(node[chr(c)])) for c in chars)
+        return alt(*options)
+    return build(trie)
+
+
 def json_string(min_length: int = 0, max_length: int | None = None, content: Node | None = None) -> Node:
     """A JSON string literal, quotes included; ``content`` (a char-level regex) narrows it."""
     char = json_char(ANY_CHAR)
