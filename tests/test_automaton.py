@@ -4,6 +4,7 @@ import re
 from datetime import date, datetime, time
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -131,3 +132,18 @@ def test_other_than_accepts_every_string_but_the_words(words, probes):
     dfa = compile_dfa(json_string(0, None, other_than(words)))
     for text in probes + words + [w + "a" for w in words] + [w[:-1] for w in words]:
         assert dfa.matches(json.dumps(text, ensure_ascii=False).encode()) == (text not in words)
+
+
+@pytest.mark.parametrize("pattern", [
+    "^$|^\\+?([\\d\\s()-]){9,20}$", "(^[0-9]+\\.[0-9]+$)", "(^gs://(.+))|(^http://(.+))", "(^Hpt_|^Int_|_Armour_)",
+    "^([^,]|$)", "^([0-9x]+\\.[0-9x]+\\.*[0-9x]*$|\\%VERSION\\%)"])
+def test_anchors_inside_groups_and_alternations(pattern):
+    texts = ["", "+123456789", "12.5", "gs://x", "xx http://a", "Hpt_1", "a_Armour_b", "Int_", "zInt_", ",", "a",
+             "ab", "1.2.3", "%VERSION%", "x%VERSION%", "1.2\n"]
+    emitted = compile_dfa(json_string(0, None, pattern_content(pattern)))
+    accepted = compile_dfa(json_string(0, None, pattern_content(pattern, superset=True)))
+    for text in texts:
+        matches, encoded = re.search(pattern, text) is not None, json.dumps(text).encode()
+        assert not emitted.matches(encoded) or matches
+        assert accepted.matches(encoded) or not matches
+    assert any(emitted.matches(json.dumps(t).encode()) for t in texts)

@@ -216,7 +216,31 @@ def pattern_content(pattern: str, pointer: str = "#", superset: bool = False) ->
         raise InvalidPatternError(f"invalid pattern {pattern!r}: {exc}", pointer, "pattern") from None
     if parsed.state.flags & (re.IGNORECASE | re.MULTILINE | re.VERBOSE):
         raise UnsupportedSchemaError("regex flags are not supported", pointer, "pattern")
-    items = list(parsed)
-    if len(items) == 1 and items[0][0] is C.BRANCH:
-        return alt(*(_strip_anchors(list(b), pointer, superset) for b in items[0][1][1]))
-    return _strip_anchors(items, pointer, superset)
+    return alt(*(_strip_anchors(items, pointer, superset) for items in _alternatives(list(parsed), pointer)))
+
+
+MAX_ALTERNATIVES = 64      # top-level alternatives a pattern may spread into
+
+
+def _alternatives(items: list, pointer: str) -> list[list]:
+    """The pattern as alternatives whose anchors stand at their ends: groups holding an
+    anchor are inlined and alternations holding one distributed over what surrounds them
+    (the parser factors ``^$|^a`` into ``^(?:$|a)``; schemas write ``(^a$)``)."""
+    for i, (op, arg) in enumerate(items):
+        if op is C.SUBPATTERN and not (arg[1] or arg[2]) and _anchored(arg[3]):
+            return _alternatives(items[:i] + list(arg[3]) + items[i + 1:], pointer)
+        if op is C.BRANCH and any(_anchored(b) for b in arg[1]):
+            out = [a for b in arg[1] for a in _alternatives(items[:i] + list(b) + items[i + 1:], pointer)]
+            if len(out) > MAX_ALTERNATIVES:
+                raise UnsupportedSchemaError("the pattern's anchors spread into too many alternatives", pointer, "pattern")
+            return out
+    return [items]
+
+
+def _anchored(items) -> bool:
+    """Whether an anchor stands in ``items`` outside any repetition."""
+    for op, arg in items:
+        if op is C.AT or (op is C.SUBPATTERN and _anchored(arg[3])) or \
+                (op is C.BRANCH and any(_anchored(b) for b in arg[1])):
+            return True
+    return False
