@@ -132,6 +132,12 @@ OVERLAPPING = [
     {"$defs": {"term": {"anyOf": [{"type": "object", "properties": {"t": {"const": "v"}}, "required": ["t"]},
                                   {"type": "string", "maxLength": 3}]}},
      "oneOf": [{"$ref": "#/$defs/term"}, {"type": "object", "properties": {"t": {"type": "string"}}, "required": ["t"]}]},
+    # review regressions: item rules behind $ref, draft-4 exclusive flags
+    {"$defs": {"o": {"type": "object", "properties": {"k": {"type": "integer"}}, "required": ["k"]}},
+     "oneOf": [{"type": "array", "minItems": 1, "maxItems": 1, "items": {"$ref": "#/$defs/o"}},
+               {"type": "array", "items": {"type": "object", "required": ["k"]}}, {"type": "null"}]},
+    {"$schema": "http://json-schema.org/draft-04/schema#",
+     "oneOf": [{"enum": [-1, 1]}, {"type": "integer", "allOf": [{"minimum": 0, "exclusiveMinimum": True}, {"minimum": 1}]}]},
     {"$defs": {"node": {"oneOf": [{"type": "integer"}, {"type": "object", "properties": {"next": {"$ref": "#/$defs/node"}},
                                                          "required": ["next"]}, {"type": "string"}]}},
      "$ref": "#/$defs/node"},
@@ -150,6 +156,9 @@ def test_overlapping_branches_compile_and_validate(model, schema):
     {"oneOf": [{"enum": [1, 2, "x"]}, {"type": "integer"}, {"type": "string", "maxLength": 2}]},
     {"oneOf": [{"type": "object", "properties": {"k": {"const": 1}}, "required": ["k"]},
                {"type": "object", "properties": {"k": {"const": 1.0}}, "required": ["k"]}]},
+    # the model may name a member "c" (minProperties beyond the listed ones)
+    {"oneOf": [{"type": "object", "properties": {"a": {"type": "integer"}, "b": {}}, "propertyNames": {"enum": ["a", "c"]},
+                "minProperties": 2}, {"type": "object", "required": ["c"]}]},
 ])
 def test_branches_no_narrowing_separates_are_refused(model, schema):
     with pytest.raises(UnsupportedSchemaError, match="oneOf branches"):

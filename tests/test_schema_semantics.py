@@ -80,6 +80,8 @@ def test_outputs_validate(model, schema):
     ({"type": "object", "required": ["ab"], "propertyNames": {"maxLength": 1}}, UnsatisfiableSchemaError),
     ({"type": "object", "properties": {"a": {}}, "minProperties": 3}, UnsupportedSchemaError),
     ({"type": "object", "minProperties": 1, "patternProperties": {"^x": {"type": "null"}}}, UnsupportedSchemaError),
+    ({"type": "object", "properties": {"a": {"type": "integer"}}, "minProperties": 2, "maxProperties": 1},
+     UnsatisfiableSchemaError),
     ({"type": "object", "minProperties": 1, "propertyNames": {"enum": ["x"]}, "dependentRequired": {"x": ["y"]}},
      UnsatisfiableSchemaError),
     ({"not": {"type": "string", "maxLength": 3}}, UnsupportedSchemaError),

@@ -293,9 +293,9 @@ class SchemaCompiler:
         return self._root_validator.evolve(schema=schema).is_valid(value)
 
     def item_rule(self, schema: dict, index: int):
-        """What item ``index`` of an array under ``schema`` must satisfy."""
+        """What item ``index`` of an array under ``schema`` must satisfy (flattened)."""
         prefix, rest = self._item_rules(schema)
-        return prefix[index] if index < len(prefix) else rest
+        return self.flat(prefix[index] if index < len(prefix) else rest)
 
     def _item_rules(self, schema: dict) -> tuple[list, object]:
         """(rules of the leading items, rule of the others), for every draft's spelling."""
@@ -333,9 +333,10 @@ class SchemaCompiler:
         rest = {k: v for k, v in schema.items() if k not in (kw, "discriminator")}
         branches, refs = [], []
         for i, branch in enumerate(schema[kw]):
-            resolved, _, entered = self._resolve(branch, _ptr(pointer, kw, i))
+            sub_ptr = _ptr(pointer, kw, i)
+            resolved, _, entered = self._resolve(branch, sub_ptr)
             # rest AND (b1 OR b2 ...) == (rest AND b1) OR (rest AND b2) ...
-            branches.append(merge(rest, self._flatten_all_of(resolved, _ptr(pointer, kw, i)), _ptr(pointer, kw, i)))
+            branches.append(merge(rest, self._flatten_all_of(resolved, sub_ptr), sub_ptr))
             refs.append(entered)
         written = branches
         if kw == "oneOf":
@@ -403,6 +404,9 @@ class SchemaCompiler:
     def _count_members(self, schema: dict, members: list, pointer: str) -> list:
         lo, hi = _count(schema, "minProperties", 0), _count(schema, "maxProperties")
         n_required = sum(m[3] for m in members)
+        if hi is not None and lo > hi:
+            raise UnsatisfiableSchemaError(f"minProperties {lo} > maxProperties {hi}",
+                                           _ptr(pointer, "minProperties"), "minProperties")
         if hi is not None and n_required > hi:
             raise UnsatisfiableSchemaError(f"{n_required} required properties exceed maxProperties {hi}",
                                            _ptr(pointer, "maxProperties"), "maxProperties")

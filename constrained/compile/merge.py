@@ -92,6 +92,18 @@ def _both(x, y):
     return {"allOf": [x, y]}
 
 
+def _draft4_bound(out: dict, sides: list[tuple], bound: str, flag: str) -> None:
+    """Draft 4 writes an exclusive bound as the bound plus a boolean flag: the tighter bound
+    wins with its own flag (either side's flag where both bounds are equal)."""
+    out.pop(flag, None)
+    if not sides:
+        return
+    value = max(v for v, _ in sides) if bound == "minimum" else min(v for v, _ in sides)
+    out[bound] = value
+    if any(exclusive for v, exclusive in sides if v == value):
+        out[flag] = True
+
+
 def merge(a, b, pointer: str = "#"):
     """The conjunction of schemas ``a`` and ``b`` (booleans allowed); ``$ref``s must be resolved."""
     if a is False or b is False:
@@ -122,9 +134,13 @@ def merge(a, b, pointer: str = "#"):
             out[key] = min(x, y)
         elif key in ("exclusiveMinimum", "exclusiveMaximum") and not isinstance(x, bool) and not isinstance(y, bool):
             out[key] = max(x, y) if key == "exclusiveMinimum" else min(x, y)
+        elif key in ("exclusiveMinimum", "exclusiveMaximum"):
+            continue                    # draft 4's flags: set with their bounds, below
         elif key == "required":
             out[key] = list(dict.fromkeys(list(x) + list(y)))
-        elif key in ("items", "additionalProperties") and isinstance(x, dict) and isinstance(y, dict):
+        elif key == "items" and not isinstance(x, list) and not isinstance(y, list):
+            out[key] = _both(x, y)
+        elif key == "additionalProperties" and isinstance(x, dict) and isinstance(y, dict):
             out[key] = {"allOf": [x, y]}
         elif key == "additionalProperties":
             out[key] = False if False in (x, y) else (x if isinstance(x, dict) else y)
@@ -137,6 +153,9 @@ def merge(a, b, pointer: str = "#"):
             return False
         else:
             raise UnsupportedSchemaError(f"cannot combine two different '{key}' values", pointer, key)
+    for bound, flag in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
+        if any(isinstance(s.get(flag), bool) for s in (a, b)):
+            _draft4_bound(out, [(s[bound], s.get(flag) is True) for s in (a, b) if bound in s], bound, flag)
     if out.get("additionalProperties") is False:
         # With additionalProperties false on one side, the other side's extra properties are forbidden.
         closed = [set(s.get("properties") or {}) for s in (a, b) if s.get("additionalProperties") is False]

@@ -29,7 +29,7 @@ from .strings import strings_meet
 
 _NUMBERS = {"integer", "number"}
 MAX_DEPTH = 3       # how deep into members branches are told apart
-_STRING_KEYWORDS = ("format", "pattern", "minLength", "maxLength")   # (a format is only ever ours)
+_STRING_KEYWORDS = ("pattern", "minLength", "maxLength")     # what they accept (a format may accept more)
 
 
 class _Compiler(Protocol):
@@ -68,6 +68,7 @@ def _json_type(value) -> str:
 
 
 def _shape(c: _Compiler, schema) -> _Shape:
+    schema = c.flat(schema)
     if schema is True or schema == {} or schema is False:
         types = set(ALL_TYPES) if schema is not False else set()
         return _Shape(types, types, None, [], None, set())
@@ -90,7 +91,8 @@ def _shape(c: _Compiler, schema) -> _Shape:
                         *(schema.get("dependencies") or {}).values()]:
             keys |= set(targets) if isinstance(targets, list) else set()
         keys -= forbidden
-        if int(schema.get("minProperties", 0)) > len(keys):     # a member of the model's naming
+        if int(schema.get("minProperties", 0)) > len(set(required)) and not schema.get("patternProperties") \
+                and schema.get("additionalProperties", True) is not False:   # maybe one of the model's naming
             keys = None
     return _Shape(emits, accepts, literals, required, keys, forbidden)
 
@@ -155,8 +157,8 @@ def _length(schema: dict) -> tuple[int, int | None]:
 def _strings_apart(mine, theirs) -> bool:
     """No string ``mine`` emits is valid under ``theirs``: our regex does not meet one that
     holds every string they accept. Only tried where both sides constrain strings."""
-    ours = {k: mine[k] for k in _STRING_KEYWORDS if k in mine} if isinstance(mine, dict) else {}
-    their = {k: theirs[k] for k in _STRING_KEYWORDS[1:] if k in theirs} if isinstance(theirs, dict) else {}
+    ours = {k: mine[k] for k in ("format", *_STRING_KEYWORDS) if k in mine} if isinstance(mine, dict) else {}
+    their = {k: theirs[k] for k in _STRING_KEYWORDS if k in theirs} if isinstance(theirs, dict) else {}
     return bool(ours and their) and _regexes_apart(json.dumps([ours, their], sort_keys=True))
 
 
@@ -209,12 +211,12 @@ def _narrow(c: _Compiler, mine, theirs, depth: int):
     kind = "array" if "array" in open_types else "object"
     narrowed = None
     if isinstance(mine, dict) and isinstance(theirs, dict):
-        narrow = _narrow_items if kind == "array" else _narrow_members
-        narrowed = narrow(c, mine, me, theirs, them, depth)
+        narrowed = _narrow_items(c, mine, theirs, depth) if kind == "array" else \
+            _narrow_members(c, mine, me, theirs, them, depth)
     return narrowed if narrowed is not None else _only(mine, me.emits - {kind})
 
 
-def _narrow_items(c: _Compiler, mine: dict, me: _Shape, theirs: dict, them: _Shape, depth: int):
+def _narrow_items(c: _Compiler, mine: dict, theirs: dict, depth: int):
     """At least one item, every item apart from their rule for the first (plain ``items`` only)."""
     lo, hi = _length(mine)
     if depth >= MAX_DEPTH or hi == 0 or mine.get("prefixItems") or isinstance(mine.get("items"), list):
@@ -234,11 +236,17 @@ def _narrow_members(c: _Compiler, mine: dict, me: _Shape, theirs: dict, them: _S
             return merge(mine, {"properties": {key: False}})
     if depth < MAX_DEPTH:
         for key in sorted(me.keys or ()):    # an optional member apart from theirs: always write it
-            if key not in me.required:
+            if key not in me.required and _may_require(c, mine, key):
                 narrowed = _exclude(c, *_rules(c, mine, theirs, key), depth + 1)
                 if narrowed is not False:
                     return merge(mine, {"required": [key], "properties": {key: narrowed}})
     return None
+
+
+def _may_require(c: _Compiler, schema: dict, key: str) -> bool:
+    """Whether making ``key`` required keeps the schema within what the compiler lays out."""
+    dependencies = {**(schema.get("dependencies") or {}), **(schema.get("dependentSchemas") or {})}
+    return not isinstance(dependencies.get(key, []), (dict, bool)) and c.accepts(schema.get("propertyNames", True), key)
 
 
 def _only(schema, types: set[str]):
@@ -266,6 +274,13 @@ def _exclude(c: _Compiler, mine, theirs, depth: int = 0):
     return False
 
 
+def _proven(c: _Compiler, mine, theirs) -> bool:
+    try:
+        return _excludes(c, mine, theirs)
+    except UnsupportedSchemaError:
+        return False
+
+
 def exclusive_branches(c: _Compiler, branches: list, pointer: str) -> list:
     """The branch schemas narrowed to be mutually exclusive; False for those left out."""
     out, clash = [], None
@@ -276,6 +291,12 @@ def exclusive_branches(c: _Compiler, branches: list, pointer: str) -> list:
                 if mine is False and clash is None:
                     clash = (i, j) if i < j else (j, i)
         out.append(mine)
+    for i, mine in enumerate(out):      # a last check that every narrowing kept its proofs
+        unproven = [j for j, theirs in enumerate(branches) if j != i and mine is not False
+                    and not _proven(c, mine, theirs)]
+        if unproven:
+            out[i] = False
+            clash = clash or tuple(sorted((i, unproven[0])))
     if clash is not None and all(b is False for b in out):   # (all impossible: unsatisfiable)
         i, j = clash
         raise UnsupportedSchemaError(f"oneOf branches {i} and {j} may both match the same value", pointer, "oneOf")
