@@ -12,7 +12,7 @@ from constrained.automaton.dfa import compile_dfa, product
 from constrained.automaton.regex import alt, lit, repeat, seq
 from constrained.automaton.utf8 import codepoint_ranges
 from constrained.compile.formats import format_pattern
-from constrained.compile.numbers import number_regex
+from constrained.compile.numbers import multiple_regex, number_regex
 from constrained.compile.strings import json_string, other_than, pattern_content
 
 
@@ -147,3 +147,13 @@ def test_anchors_inside_groups_and_alternations(pattern):
         assert not emitted.matches(encoded) or matches
         assert accepted.matches(encoded) or not matches
     assert any(emitted.matches(json.dumps(t).encode()) for t in texts)
+
+
+@pytest.mark.parametrize("step", [1, 2, 4, 5, 8, 10, 20, 25, 125, 250, 1000])
+def test_multiple_regex_is_exactly_the_multiples(step):
+    dfa = compile_dfa(multiple_regex(step, float_step=False))
+    assert all(dfa.matches(str(n).encode()) == (n % step == 0) for n in range(-2100, 2100))
+    assert dfa.matches(str(7 * step * 10 ** 20).encode())
+    assert multiple_regex(3, float_step=False) is None and multiple_regex(16, float_step=False) is None
+    capped = compile_dfa(multiple_regex(step, float_step=True))      # float division is exact below 2**53
+    assert capped.matches(str(step * 10 ** (14 - len(str(step)))).encode()) and not capped.matches(b"1" + b"0" * 15)

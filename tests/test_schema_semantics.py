@@ -48,6 +48,10 @@ VALID_BY_CONSTRUCTION = [
     {"type": "array", "minItems": 1.0, "maxItems": 2.0},
     {"type": "array", "items": {"type": "integer"}, "maxItems": 1, "uniqueItems": True},
     {"properties": {"a": {"not": {"type": "null"}, "maxLength": 2}}, "required": ["a"]},
+    # multipleOf an integer dividing 1000: integers whose last digits show the remainder
+    {"type": "number", "multipleOf": 1, "maximum": 50},
+    {"type": "integer", "multipleOf": 25, "minimum": 30, "maximum": 120},
+    {"type": ["number", "null"], "multipleOf": 10.0},
     # minProperties one beyond the listed members: a free member named by the model
     {"type": "object", "minProperties": 1, "additionalProperties": {"type": "integer"}},
     {"type": "object", "properties": {"a": {"type": "string", "maxLength": 3}}, "minProperties": 2},
@@ -80,6 +84,9 @@ def test_outputs_validate(model, schema):
     ({"type": "object", "required": ["ab"], "propertyNames": {"maxLength": 1}}, UnsatisfiableSchemaError),
     ({"type": "object", "properties": {"a": {}}, "minProperties": 3}, UnsupportedSchemaError),
     ({"type": "object", "minProperties": 1, "patternProperties": {"^x": {"type": "null"}}}, UnsupportedSchemaError),
+    ({"type": "number", "multipleOf": 0.01}, UnsupportedSchemaError),
+    ({"type": "integer", "multipleOf": 3}, UnsupportedSchemaError),
+    ({"type": "integer", "multipleOf": 5, "minimum": 1, "maximum": 4}, UnsatisfiableSchemaError),
     ({"type": "object", "properties": {"a": {"type": "integer"}}, "minProperties": 2, "maxProperties": 1},
      UnsatisfiableSchemaError),
     ({"type": "object", "minProperties": 1, "propertyNames": {"enum": ["x"]}, "dependentRequired": {"x": ["y"]}},

@@ -19,7 +19,7 @@ from ..automaton.regex import EMPTY, Node, alt, intersect, is_empty, lit, option
 from ..errors import (InvalidPatternError, SchemaError, SchemaTooComplexError, UnsatisfiableSchemaError,
                       UnsupportedSchemaError)
 from .merge import ALL_TYPES, ANNOTATIONS, member_rule, merge, type_set
-from .numbers import FLOAT_SAFE, number_regex
+from .numbers import FLOAT_SAFE, multiple_regex, number_regex
 from .one_of import exclusive_branches
 from .strings import json_string, other_than, string_parts
 
@@ -36,12 +36,12 @@ _HANDLED = {
     "properties", "required", "additionalProperties", "items", "prefixItems", "minItems", "maxItems",
     "minLength", "maxLength", "pattern", "format", "minimum", "maximum", "exclusiveMinimum",
     "exclusiveMaximum", "discriminator", "allOf", "additionalItems", "patternProperties", "propertyNames",
-    "dependentRequired", "dependentSchemas", "dependencies", "minProperties", "maxProperties",
+    "dependentRequired", "dependentSchemas", "dependencies", "minProperties", "maxProperties", "multipleOf",
 }
 # Keywords that constrain values in ways not handled yet: refusing beats emitting invalid output.
 _UNSUPPORTED = {
     "not", "if", "then", "else", "unevaluatedProperties", "unevaluatedItems", "contains", "minContains",
-    "maxContains", "multipleOf", "uniqueItems",
+    "maxContains", "uniqueItems",
     "$dynamicRef", "$recursiveRef",
 }
 _TYPE_KEYWORDS = {
@@ -49,7 +49,7 @@ _TYPE_KEYWORDS = {
                "minProperties", "maxProperties", "dependentRequired", "dependentSchemas", "dependencies"},
     "array": {"items", "prefixItems", "minItems", "maxItems"},
     "string": {"minLength", "maxLength", "pattern", "format"},
-    "number": {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"},
+    "number": {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"},
 }
 
 
@@ -458,8 +458,15 @@ class SchemaCompiler:
             hi_x = ex_hi
         elif ex_hi is not None and (hi is None or ex_hi <= hi):
             hi, hi_x = ex_hi, True
-        node = number_regex(lo, hi, lo_x, hi_x, integer)
-        if not integer:
+        step = schema.get("multipleOf")
+        multiples = None if step is None or step != int(step) else multiple_regex(int(step), isinstance(step, float))
+        if step is not None and multiples is None:
+            raise UnsupportedSchemaError(f"multipleOf {step} is not supported (integers dividing 1000 are)",
+                                         _ptr(pointer, "multipleOf"), "multipleOf")
+        node = number_regex(lo, hi, lo_x, hi_x, integer or multiples is not None)
+        if multiples is not None:                # integers only: a multiple of an integer is one
+            node = intersect(node, multiples)
+        elif not integer:
             node = intersect(node, FLOAT_SAFE)
         if is_empty(node) or (lo is not None and hi is not None and (lo > hi or (lo == hi and (lo_x or hi_x)))):
             raise UnsatisfiableSchemaError("the numeric range is empty", pointer, "minimum")

@@ -135,3 +135,16 @@ def number_regex(minimum=None, maximum=None, exclusive_minimum=False, exclusive_
 FLOAT_SAFE = seq(optional(lit("-")), alt(repeat(DIGIT, 1, None),
                                          *(seq(repeat(DIGIT, k, k), lit("."), repeat(DIGIT, 1, 15 - k))
                                            for k in range(1, 15))))
+
+
+def multiple_regex(k: int, float_step: bool) -> Node | None:
+    """Integers divisible by ``k``, for a ``k`` dividing 1000 (None for others): the remainder
+    by such a ``k`` shows in a number's last digits. A float step (``multipleOf: 10.0``)
+    makes validators divide in floating point, exact only below 2**53: at most 15 digits."""
+    n = next((n for n in range(4) if 10 ** n % k == 0), None)
+    if n is None:
+        return None
+    short = [lit(str(m)) for m in range(0, 10 ** n, k)]
+    tails = [lit(f"{m:0{n}d}") for m in range(0, 10 ** n, k)] if n else [EPSILON]
+    node = seq(optional(lit("-")), alt(*short, seq(NONZERO, star(DIGIT), alt(*tails))))
+    return intersect(node, seq(optional(lit("-")), repeat(DIGIT, 1, 15))) if float_step else node
