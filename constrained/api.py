@@ -7,6 +7,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import TypeAdapter
 
 from .backends.base import Backend
+from .bounded_cache import BoundedCache
 from .compile.json_schema import SchemaCompiler
 from .errors import EmptyPromptError, ModelLoadError, OutputValidationError, SchemaTooComplexError
 from .prompt import instruction
@@ -16,7 +17,7 @@ from .vocabulary import TokenVocabulary
 
 T = TypeVar("T")
 
-_TEMPLATES: dict[tuple[str, str, int, float], CanvasTemplate] = {}
+_TEMPLATES: BoundedCache = BoundedCache(32)          # (schema, vocabulary, sizes) -> template
 
 
 def _schema_of(spec) -> tuple[dict, TypeAdapter | None]:

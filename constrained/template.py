@@ -15,6 +15,7 @@ import numpy as np
 
 from .automaton.dfa import compile_dfa
 from .automaton.regex import Node, byteset, min_length, seq, star, without_bounds_beyond
+from .bounded_cache import BoundedCache
 from .compile.json_schema import Part
 from .errors import CanvasTooSmallError, UnsatisfiableSchemaError
 from .masks import MaskTable
@@ -44,7 +45,7 @@ class Region:
     literal: bool = False
 
 
-_AUTOMATA: dict[tuple[Node, str], TokenAutomaton] = {}
+_AUTOMATA: BoundedCache = BoundedCache(256)          # (regex, vocabulary) -> token automaton
 
 
 def _automaton(node: Node, vocab: TokenVocabulary, pointer: str = "#", max_tokens: int | None = None) -> TokenAutomaton:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from .automaton.dfa import DEAD, DFA, MAX_STATES, reached
+from .bounded_cache import BoundedCache
 from .errors import SchemaTooComplexError
 from .vocabulary import TokenVocabulary
 
-
-_SEQUENCES: dict[tuple[str, bytes], tuple] = {}
+_SEQUENCES: BoundedCache = BoundedCache(32)          # (vocabulary, byte partition) -> class sequences
 
 
 def _sequences(vocab: TokenVocabulary, class_of: np.ndarray):

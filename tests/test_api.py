@@ -129,3 +129,12 @@ def test_spread_keeps_unsure_neighbours_apart(backend):
     before, after = rec.seen[0][0], rec.seen[1][0]
     new = ((before < 0) & (after >= 0)).nonzero().flatten().tolist()
     assert len(new) >= 2 and not any(b - a == 1 for a, b in zip(new, new[1:]))
+
+
+def test_bounded_cache_keeps_the_most_recently_used():
+    from constrained.bounded_cache import BoundedCache
+    cache = BoundedCache(2)
+    cache["a"], cache["b"] = 1, 2
+    assert cache.get("a") == 1                 # "a" is now the most recent
+    cache["c"] = 3
+    assert list(cache) == ["a", "c"] and cache.get("b") is None

@@ -104,7 +104,9 @@ def _twins(value):
         if isinstance(v, bool) or v is None or isinstance(v, str):
             return v
         if isinstance(v, (int, float)):
-            return (float(v) if to_float else int(v)) if float(v).is_integer() else v
+            if abs(v) >= 2 ** 1023 or not float(v).is_integer():     # (no float twin, or none integral)
+                return v
+            return float(v) if to_float else int(v)
         if isinstance(v, list):
             return [swap(x, to_float) for x in v]
         return {k: swap(x, to_float) for k, x in v.items()}
