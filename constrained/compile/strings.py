@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import re._constants as C  # noqa: N812  (stdlib parser constants)
 import re._parser as sre_parse
+from functools import lru_cache
 
 from ..automaton.regex import Node, alt, byteset, counted, intersect, lit, optional, repeat, seq, star
 from ..automaton.utf8 import MAX_CODEPOINT, codepoint_ranges, complement_ranges
@@ -39,8 +40,13 @@ def json_char(ranges: Ranges) -> Node:
 
     A character has the same encodings whatever the ranges (a control character: its short
     escape if any, and ``\\u00XX`` in either case), so two string regexes meet exactly
-    when their sets of decoded strings do.
+    when their sets of decoded strings do. Cached: every string slot asks for any character.
     """
+    return _json_char(tuple(ranges))
+
+
+@lru_cache(maxsize=1024)
+def _json_char(ranges: tuple) -> Node:
     raw = _intersect_ranges(ranges, complement_ranges(_ESCAPED))
     parts = [codepoint_ranges(raw)] if raw else []
     escaped = _intersect_ranges(ranges, _ESCAPED)
