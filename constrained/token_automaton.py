@@ -2,49 +2,58 @@
 
 Tokens are grouped by their sequence of the DFA's byte classes (read off the vocabulary's
 token trie, and shared by every DFA with the same byte classes), so the walk runs once per
-distinct class sequence, not once per token. State sets are numpy bool vectors; one step
-over an open position is a row/column gather of the reachability matrix.
+distinct class sequence, not once per token. The walk is sparse: it carries only the
+(start state, sequence) pairs still alive, so a state that few tokens leave alive (inside
+a key, an enum, a pattern) costs what it reads, not the whole vocabulary. State sets are
+numpy bool vectors; one step over an open position is a row/column gather of the
+reachability matrix.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from .automaton.dfa import DEAD, DFA, MAX_STATES, reached
+from .automaton.distinct import distinct_columns
 from .bounded_cache import BoundedCache
 from .errors import SchemaTooComplexError
 from .vocabulary import TokenVocabulary
 
-_SEQUENCES: BoundedCache = BoundedCache(32)          # (vocabulary, byte partition) -> class sequences
+_CLASS_TRIES: BoundedCache = BoundedCache(32)          # (vocabulary, byte partition) -> _ClassTrie
 
 
-def _sequences(vocab: TokenVocabulary, class_of: np.ndarray):
-    """Class-sequence structure of the vocabulary under a byte partition, cached."""
-    key = (vocab.content_hash, class_of.astype(np.uint8).tobytes())
-    cached = _SEQUENCES.get(key)
-    if cached is None:
-        seq_parent, seq_class, depth_start, node_seq = vocab.trie.class_sequences(class_of)
-        cached = _SEQUENCES[key] = (seq_parent, seq_class, depth_start, node_seq[vocab.trie.token_node])
-    return cached
+@dataclass(frozen=True)
+class _ClassTrie:
+    """The vocabulary's token trie with each byte replaced by its class under one DFA.
 
-
-def _distinct_columns(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Merge columns that are equal (tokens that act alike from every state).
-
-    Columns are grouped by a 64-bit hash, then checked for exact equality (a collision
-    falls back to exact grouping), so the result is exact.
+    Node s extends its parent by class ``seq_class[s]``; its children are the nodes
+    ``child_start[s]:child_start[s + 1]``. Tokens spelling the same class sequence end at
+    the same node: ``tok_end[t]`` numbers it among the ``n_ends`` nodes where a token ends,
+    and ``end_of[s]`` is that number (-1 where no token ends).
     """
-    hashes = np.zeros(table.shape[1], np.int64)
-    with np.errstate(over="ignore"):
-        for row in table:                       # polynomial hash, wrapping in 64 bits
-            hashes *= np.int64(1_000_003)
-            hashes += row
-    _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    distinct = table[:, first]
-    if not np.array_equal(distinct[:, inverse], table):
-        distinct, inverse = np.unique(table, axis=1, return_inverse=True)
-        inverse = inverse.reshape(-1)
-    return np.ascontiguousarray(distinct), inverse
+    seq_class: np.ndarray
+    child_start: np.ndarray
+    end_of: np.ndarray
+    tok_end: np.ndarray
+    n_ends: int
+
+    @classmethod
+    def of(cls, vocab: TokenVocabulary, class_of: np.ndarray) -> "_ClassTrie":
+        """Cached per (vocabulary, byte partition): DFAs with the same byte classes share it."""
+        key = (vocab.content_hash, class_of.astype(np.uint8).tobytes())
+        cached = _CLASS_TRIES.get(key)
+        if cached is None:
+            seq_parent, seq_class, _, node_seq = vocab.trie.class_sequences(class_of)
+            tok_seq = node_seq[vocab.trie.token_node]
+            is_end = np.zeros(len(seq_parent), bool)
+            is_end[tok_seq] = True
+            end_of = np.where(is_end, np.cumsum(is_end) - 1, -1)
+            # nodes are numbered depth by depth and by parent within a depth, so parents
+            # never decrease and each node's children are one contiguous run
+            child_start = np.concatenate([[1], 1 + np.cumsum(np.bincount(seq_parent[1:], minlength=len(seq_parent)))])
+            cached = _CLASS_TRIES[key] = cls(seq_class, child_start, end_of, end_of[tok_seq], int(is_end.sum()))
+        return cached
 
 
 def _reachable_part(nxt: np.ndarray, accept: np.ndarray, usable: np.ndarray):
@@ -64,7 +73,7 @@ def _reachable_part(nxt: np.ndarray, accept: np.ndarray, usable: np.ndarray):
 
 
 class _Walk:
-    """Every class sequence walked from every DFA state, one trie depth at a time.
+    """Every class sequence walked from every DFA state, as sparse (start, sequence) pairs.
 
     Besides the end state, it records for counted loops: ``first``, characters started in
     the loop the walk began in; ``left``, whether it left that loop; ``later``, characters
@@ -73,52 +82,55 @@ class _Walk:
 
     def __init__(self, dfa: DFA, table: np.ndarray) -> None:
         n = self.n = dfa.n_states
-        self.ext = np.full((n + 1, table.shape[1]), n, np.int32)     # row n = dead
-        self.ext[:n] = np.where(table == DEAD, n, table)
+        self.ext = np.where(table == DEAD, n, table).astype(np.int32)     # dead = n
         self.dfa = dfa
         segment, head = dfa.tags()
         self.segment, self.head = np.append(segment, -1), np.append(head, False)
         self.lo, self.hi, self.top = dfa.bound_arrays()
         self.counted = bool(dfa.bounds)
 
-    def run(self, seq_parent, seq_class, depth_start) -> None:
-        n, total = self.n, len(seq_parent)
-        self.state = np.empty((n + 1, total), np.int32)
-        self.state[:, 0] = np.arange(n + 1)
-        if self.counted:
-            self.first = np.zeros((n + 1, total), np.int16)
-            self.later = np.zeros((n + 1, total), np.int16)
-            self.left = np.zeros((n + 1, total), bool)
-            self.left[:, 0] = self.segment < 0
-        for d in range(1, len(depth_start) - 1):
-            lo, hi = depth_start[d], depth_start[d + 1]
-            parent, cls = seq_parent[lo:hi], seq_class[lo:hi][None, :]
-            q = self.state[:, parent]
-            nq = self.ext[q, cls]
+    def run(self, trie: _ClassTrie) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(start state, token-ending sequence, outcome ``code``) of every walk that stays alive."""
+        n = self.n
+        start = np.arange(n, dtype=np.int32)
+        q, s = start.copy(), np.zeros(n, np.int64)
+        counts = (np.zeros(n, np.int16), np.zeros(n, np.int16), self.segment[:n] < 0) if self.counted else ()
+        found = []
+        while len(s):
+            hit = trie.end_of[s] >= 0
+            found.append((start[hit], trie.end_of[s[hit]], q[hit]) + tuple(c[hit] for c in counts))
+            lo = trie.child_start[s]
+            n_children = trie.child_start[s + 1] - lo
+            parent = np.repeat(np.arange(len(s)), n_children)
+            child = np.arange(len(parent)) + np.repeat(lo - (np.cumsum(n_children) - n_children), n_children)
+            pq = q[parent]
+            nq = self.ext[pq, trie.seq_class[child]]
             if self.counted:
-                nq = self._count(slice(lo, hi), parent, q, nq)
-            self.state[:, lo:hi] = nq
-        if self.counted:             # the radix that packs the counts into one code
-            self.width = int(max(self.first.max(), self.later.max())) + 1
+                nq, counts = self._count(pq, nq, *(c[parent] for c in counts))
+            alive = nq < n
+            start, q, s = start[parent[alive]], nq[alive], child[alive]
+            counts = tuple(c[alive] for c in counts)
+        start, end, state, *counts = (np.concatenate(column) for column in zip(*found))
+        return start, end, self.code(state, *counts)
 
-    def _count(self, cols: slice, parent, q, nq):
+    def _count(self, q, nq, first, later, left):
         sq, snq = self.segment[q], self.segment[nq]
-        left, later = self.left[:, parent], self.later[:, parent]
         start = (sq >= 0) & (snq == sq) & self.head[q]       # a byte that starts a character
-        self.first[:, cols] = self.first[:, parent] + (start & ~left)
+        first = first + (start & ~left)
         leaving = (sq >= 0) & (snq != sq)
         bad = leaving & left & (later < self.lo[sq])
         later = np.where(snq != sq, 0, later + (start & left))
         bad |= later > self.hi[snq]
-        self.later[:, cols], self.left[:, cols] = later, left | leaving
-        return np.where(bad, self.n, nq)
+        return np.where(bad, self.n, nq), (first, later, left | leaving)
 
-    def code(self) -> np.ndarray:
-        """One integer per (state, sequence) that tells outcomes apart."""
+    def code(self, state, first=None, later=None, left=None) -> np.ndarray:
+        """One integer per walk that tells outcomes apart: the state, and loop counts
+        (``first``, ``later``, ``left``: see the class) where there are counted loops."""
         if not self.counted:
-            return self.state
-        out = self.later.astype(np.int64) * 2 + self.left
-        return (out * self.width + self.first) * (self.n + 1) + self.state
+            return state.astype(np.int64)
+        self.width = int(max(first.max(initial=0), later.max(initial=0))) + 1   # the radix of the counts
+        out = later.astype(np.int64) * 2 + left
+        return (out * self.width + first) * (self.n + 1) + state
 
     def expand(self, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(next over expanded states with dead row, accepting expanded states) from distinct
@@ -164,17 +176,17 @@ class TokenAutomaton:
         self.dfa = dfa
         self.vocab = vocab
         class_of, table = dfa.byte_classes()
-        seq_parent, seq_class, depth_start, tok_seq = _sequences(vocab, class_of)
-        seqs, tok2seq = np.unique(tok_seq, return_inverse=True)
+        trie = _ClassTrie.of(vocab, class_of)
         walk = _Walk(dfa, table)
-        walk.run(seq_parent, seq_class, depth_start)
-        columns, seq2u = _distinct_columns(walk.code()[:, seqs])
-        tok2u = seq2u[tok2seq.reshape(-1)]
+        columns, end2u = distinct_columns(*walk.run(trie), (walk.n + 1, trie.n_ends), walk.n)
+        tok2u = end2u[trie.tok_end]
         nxt, accept = walk.expand(columns)
         usable = np.zeros(nxt.shape[1], bool)
         usable[tok2u[vocab.generable]] = True
         nxt, self.accept = _reachable_part(nxt, accept, usable)
-        self.next, u2col = _distinct_columns(nxt)               # (n+1, U), dead = n
+        dead = len(self.accept)
+        rows, cols = np.nonzero(nxt != dead)
+        self.next, u2col = distinct_columns(rows, cols, nxt[rows, cols], nxt.shape, dead)   # (n+1, U)
         self.tok2u = u2col[tok2u]
         usable = np.zeros(self.next.shape[1], bool)
         usable[self.tok2u[vocab.generable]] = True

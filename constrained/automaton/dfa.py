@@ -21,6 +21,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..errors import SchemaTooComplexError
+from .distinct import distinct_rows
 from .regex import Alt, ByteSet, Counted, Intersect, Node, Repeat, Seq
 
 DEAD = -1
@@ -402,13 +403,11 @@ def minimize(dfa: DFA) -> DFA:
     _, block = np.unique(np.stack([dfa.accept, segment, head]), axis=1, return_inverse=True)
     block = block.reshape(-1).astype(np.int64)
     n_blocks = len(np.unique(block))
+    dead = ctab == DEAD
     for _ in range(MAX_REFINE_ROUNDS):
-        # Split blocks by (block, block of each successor), one column at a time (exact, 1-D).
-        key = block
-        for c in range(ctab.shape[1]):
-            succ = np.where(ctab[:, c] == DEAD, 0, block[np.where(ctab[:, c] == DEAD, 0, ctab[:, c])] + 1)
-            _, key = np.unique(key * (n + 1) + succ, return_inverse=True)
-        key = key.reshape(-1)
+        # Split blocks by (block, block of each successor): one row per state, deduplicated.
+        succ = np.where(dead, 0, block[np.where(dead, 0, ctab)] + 1)
+        key = distinct_rows(np.column_stack([block, succ]))
         if key.max() + 1 == n_blocks:
             break
         block, n_blocks = key, int(key.max()) + 1

@@ -1,0 +1,64 @@
+"""Equal columns of an integer table, found by hashing and then checked exactly.
+
+The token walk and DFA minimisation both group things that act alike (tokens with the
+same effect from every state, states with the same successors); sorting whole columns
+costs far more than summing a hash per column, and the check keeps the grouping exact.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+_MASK21 = np.uint64((1 << 21) - 1)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: well-spread 64-bit hashes of distinct integers."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def _column_sums(cols: np.ndarray, values: np.ndarray, n_cols: int) -> np.ndarray:
+    """Per column, the sum of its uint64 ``values`` modulo 2**64 (bincount adds 21-bit
+    pieces in float64, exactly for fewer than 2**31 entries)."""
+    out = np.zeros(n_cols, np.uint64)
+    for shift in (0, 21, 42):
+        piece = ((values >> np.uint64(shift)) & _MASK21).astype(np.float64)
+        out += np.bincount(cols, weights=piece, minlength=n_cols).astype(np.uint64) << np.uint64(shift)
+    return out
+
+
+def distinct_columns(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple[int, int],
+                      default: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct columns of the table holding ``values`` at (``rows``, ``cols``) and
+    ``default`` elsewhere (given sparse: the table itself is never built), and each
+    column's index among them. ``values`` must differ from ``default``.
+
+    Columns are grouped by the sum of a hash of their entries, then every entry is checked
+    against its group's first column, so the grouping is exact (a collision only retries
+    with another hash).
+    """
+    with np.errstate(over="ignore"):
+        counts = np.bincount(cols, minlength=shape[1])
+        entry = rows.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + values.astype(np.uint64)
+        for salt in itertools.count(1):
+            hashes = _column_sums(cols, _mix(entry + np.uint64(salt * 0xD1B54A32D192ED03 % 2**64)), shape[1])
+            _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+            inverse = inverse.reshape(-1)
+            distinct = np.full((shape[0], len(first)), default, values.dtype)
+            group = inverse[cols]
+            own = first[group] == cols
+            distinct[rows[own], group[own]] = values[own]
+            if (counts == counts[first][inverse]).all() and (distinct[rows, group] == values).all():
+                return distinct, inverse
+
+
+def distinct_rows(table: np.ndarray) -> np.ndarray:
+    """Each row's index among the distinct rows of a dense table of non-negative integers."""
+    n, m = table.shape
+    _, inverse = distinct_columns(np.tile(np.arange(m), n), np.repeat(np.arange(n), m), table.ravel(), (m, n), -1)
+    return inverse

@@ -1,0 +1,108 @@
+"""The token automaton reads tokens exactly as the byte DFA reads their bytes, on random
+vocabularies; and the hash grouping of equal columns is exact, collisions included."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from constrained.automaton import distinct
+from constrained.automaton.dfa import DEAD, compile_dfa
+from constrained.automaton.distinct import distinct_columns, distinct_rows
+from constrained.automaton.regex import seq, star
+from constrained.compile.json_schema import SchemaCompiler
+from constrained.template import WHITESPACE
+from constrained.token_automaton import TokenAutomaton
+from constrained.vocabulary import TokenVocabulary
+
+ALPHABET = [b'"', b"\\", b"a", b"b", b"z", b"0", b"1", b"9", b"-", b".", b"e", b" ", b"\n", b"u",
+            b"t", b"r", b"n", b"l", b"\xc3", b"\xa9", b"\xe4", b"\xb8"]
+SLOTS = [
+    {"type": "string"},
+    {"type": "string", "maxLength": 3},
+    {"type": "string", "minLength": 2, "pattern": "^[a-z]+$"},
+    {"type": "integer", "minimum": -5, "maximum": 120},
+    {"type": "number"},
+    {"enum": ["ab", "ba", 10, None, True]},
+    {"type": "string", "format": "date"},
+    {"anyOf": [{"type": "boolean"}, {"type": "string", "maxLength": 2}]},
+    {"type": "array", "items": {"type": "string", "minLength": 2, "maxLength": 3}},
+]
+# tokens that enter, leave and re-enter a counted loop (a string's length) within themselves
+SPANNING = [b'"abzb', b'"a"', b'", "a", ', b'a", "', b'ab", "ab', b'"ab"', b'", "abz', b'["a', b'a"]', b'zz', b'bzb']
+
+
+def _byte_run(dfa, data: bytes):
+    """(alive, accepted) after reading ``data`` from the start, loop counts included."""
+    q, count = 0, 0
+    for b in data:
+        nxt = int(dfa.trans[q, b])
+        if nxt == DEAD:
+            return False, False
+        if dfa.segment is not None:
+            count, ok = dfa.count_step(q, count, nxt)
+            if not ok:
+                return False, False
+        q = nxt
+    return True, bool(dfa.accepts(q, count))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(ALPHABET), min_size=1, max_size=5).map(b"".join), min_size=0,
+                max_size=40, unique=True),
+       st.sampled_from(SLOTS), st.randoms(use_true_random=False))
+def test_tokens_read_like_their_bytes(words, schema, rng):
+    vocab = TokenVocabulary.from_token_bytes([b""] + ALPHABET + SPANNING + words, special_ids=[0])
+    (slot,) = SchemaCompiler(schema).layout()
+    dfa = compile_dfa(seq(slot.node, star(WHITESPACE)))
+    automaton = TokenAutomaton(dfa, vocab)
+    ids = list(range(1, vocab.size))
+    for _ in range(8):
+        states, data = automaton.start, b""
+        for _ in range(rng.randrange(1, 9)):
+            viable = []
+            for token in ids:                  # every token from here, against its bytes
+                after, text = automaton.forward_token(states, token), data + vocab.token_bytes[token]
+                alive, accepted = _byte_run(dfa, text)
+                assert bool(after.any()) == alive, text
+                assert bool((after & automaton.accept).any()) == accepted, text
+                if alive:
+                    viable.append(token)
+            if not viable:
+                break
+            token = rng.choice(viable)
+            states, data = automaton.forward_token(states, token), data + vocab.token_bytes[token]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 40), st.integers(1, 4), st.randoms(use_true_random=False))
+def test_distinct_columns_group_exactly_equal_columns(n_rows, n_cols, span, rng):
+    table = np.array([[rng.randrange(span) for _ in range(n_cols)] for _ in range(n_rows)])
+    rows, cols = np.nonzero(table != 0)
+    got, inverse = distinct_columns(rows, cols, table[rows, cols], table.shape, 0)
+    assert np.array_equal(got[:, inverse], table)
+    assert got.shape[1] == len({tuple(c) for c in table.T})
+    by_rows = distinct_rows(table.T)               # the same grouping, numbered its own way
+    assert len(set(zip(by_rows, inverse))) == len(set(by_rows)) == len(set(inverse))
+
+
+def test_a_hash_collision_is_caught_and_retried(monkeypatch):
+    table = np.array([[1, 2, 1, 3], [4, 4, 4, 0]])
+    sums, calls = distinct._column_sums, []
+
+    def colliding(cols, values, n_cols):       # every column hashes alike the first time
+        calls.append(1)
+        return np.zeros(n_cols, np.uint64) if len(calls) == 1 else sums(cols, values, n_cols)
+    monkeypatch.setattr(distinct, "_column_sums", colliding)
+    rows, cols = np.nonzero(table != 0)
+    got, inverse = distinct_columns(rows, cols, table[rows, cols], table.shape, 0)
+    assert len(calls) == 2 and got.shape[1] == 3
+    assert np.array_equal(got[:, inverse], table)
+
+
+@pytest.mark.parametrize("schema", SLOTS[:4])
+def test_tokens_that_act_alike_share_a_column(schema):
+    vocab = TokenVocabulary.from_token_bytes([b""] + ALPHABET + [b"ab", b"ba", b"zz", b"00", b"19"], special_ids=[0])
+    (slot,) = SchemaCompiler(schema).layout()
+    automaton = TokenAutomaton(compile_dfa(seq(slot.node, star(WHITESPACE))), vocab)
+    columns = automaton.next[:, automaton.tok2u]
+    assert automaton.next.shape[1] == len({tuple(c) for c in columns.T})
