@@ -20,6 +20,9 @@ def pack_bits(allowed: np.ndarray) -> np.ndarray:
     return packed.view("<i4")
 
 
+IDS_KEPT = 4096
+
+
 class MaskTable:
     def __init__(self, vocab_size: int) -> None:
         self.vocab_size = vocab_size
@@ -60,12 +63,30 @@ class MaskTable:
         return self._counts[row]
 
     def allowed_ids(self, row: int) -> np.ndarray:
-        """Token ids row ``row`` allows (cached)."""
+        """Token ids row ``row`` allows; kept for rows of at most ``IDS_KEPT`` tokens (a
+        string-content row of a 262k vocabulary would hold a megabyte per row)."""
         ids = self._ids.get(row)
         if ids is None:
             bits = np.unpackbits(self._rows[row].view(np.uint8), bitorder="little")[: self.vocab_size]
-            ids = self._ids[row] = np.nonzero(bits)[0]
+            ids = np.flatnonzero(bits)
+            if len(ids) <= IDS_KEPT:
+                self._ids[row] = ids
         return ids
+
+    def random_allowed(self, row: int, draw) -> int:
+        """A uniformly random token row ``row`` allows; ``draw(n)`` gives a uniform int below n.
+
+        Large rows are sampled by rejection on their bits (fewer than V / IDS_KEPT draws
+        expected), so no megabyte list of ids is built per position.
+        """
+        if self._counts[row] <= IDS_KEPT:
+            ids = self.allowed_ids(row)
+            return int(ids[draw(len(ids))])
+        words = self._rows[row]
+        while True:
+            token = draw(self.vocab_size)
+            if (int(words[token >> 5]) >> (token & 31)) & 1:
+                return token
 
     def tensor(self, device: torch.device | str = "cpu") -> torch.Tensor:
         """(rows, ceil(V/32)) int32 on ``device``, extended when new rows appeared."""

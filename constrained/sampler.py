@@ -147,11 +147,9 @@ def _commit_order(conf: torch.Tensor, entropy: torch.Tensor, n_open: int, step: 
 
 def _noise(template: CanvasTemplate, rows, rng: torch.Generator) -> torch.Tensor:
     """A uniformly random allowed token for each open position (uniform-state re-noising)."""
-    out = torch.empty(len(rows), dtype=torch.long)
-    for j, row in enumerate(rows.tolist()):
-        ids = template.masks.allowed_ids(row)
-        out[j] = int(ids[torch.randint(len(ids), (1,), generator=rng)])
-    return out
+    def draw(n: int) -> int:
+        return int(torch.randint(n, (1,), generator=rng))
+    return torch.tensor([template.masks.random_allowed(row, draw) for row in rows.tolist()], dtype=torch.long)
 
 
 def denoise(states: list[CanvasState], backend: Backend, prompt_state,

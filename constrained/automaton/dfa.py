@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import SchemaTooComplexError
 from .distinct import distinct_rows
-from .regex import Alt, ByteSet, Counted, Intersect, Node, Repeat, Seq
+from .regex import Alt, ByteSet, Counted, Intersect, Node, Repeat, Seq, Subsequence
 
 DEAD = -1
 _UNBOUNDED = np.iinfo(np.int32).max
@@ -192,6 +192,20 @@ class _NFA:
                     self.eps[cur].append(e)
                     cur = b
                 self.eps[cur].append(e)
+        elif isinstance(node, Subsequence):
+            # before[i]: nothing written yet, item i next; after[i]: something written. Item
+            # i is written from either (after a separator from ``after``), then on to
+            # after[i + 1]: one copy per item and context, never two active at once.
+            before, after = [s] + [self.new() for _ in node.items], [self.new() for _ in range(len(node.items) + 1)]
+            for i, item in enumerate(node.items):
+                self.eps[before[i]].append(before[i + 1])
+                self.eps[after[i]].append(after[i + 1])
+                for start, fragment in ((before[i], item), (after[i], Seq((node.sep, item)))):
+                    a, b = self.build(fragment)
+                    self.eps[start].append(a)
+                    self.eps[b].append(after[i + 1])
+            self.eps[before[-1]] += [e]
+            self.eps[after[-1]] += [e]
         elif isinstance(node, Intersect):
             self._embed(product(*(_compile_cached(it, self.counters) for it in node.items)), s, e)
         else:

@@ -58,6 +58,15 @@ class Intersect(Node):
     items: tuple[Node, ...]
 
 
+@dataclass(frozen=True)
+class Subsequence(Node):
+    """Some of ``items``, in order, with ``sep`` between consecutive ones (possibly none):
+    an object's optional members. As a tree of the nodes above it is quadratic (each
+    first member followed by its own copies of all later ones); the NFA builds it linear."""
+    items: tuple[Node, ...]
+    sep: Node
+
+
 EMPTY = Alt(())          # matches nothing
 EPSILON = Seq(())        # matches the empty string
 
@@ -124,6 +133,12 @@ def counted(item: Node, lo: int, hi: int | None) -> Node:
     return Counted(item, lo, hi)
 
 
+def subsequence(items: Iterable[Node], sep: Node) -> Node:
+    """Some of ``items`` in order, ``sep`` between present ones (empty items dropped)."""
+    kept = tuple(it for it in items if not is_empty(it))
+    return Subsequence(kept, sep) if kept else EPSILON
+
+
 def optional(item: Node) -> Node:
     return repeat(item, 0, 1)
 
@@ -149,6 +164,9 @@ def without_bounds_beyond(node: Node, limit: int) -> Node:
     if isinstance(node, Repeat):
         item = without_bounds_beyond(node.item, limit)
         return node if item == node.item else Repeat(item, node.lo, node.hi)
+    if isinstance(node, Subsequence):
+        items = tuple(without_bounds_beyond(it, limit) for it in node.items)
+        return node if items == node.items else Subsequence(items, node.sep)
     return node
 
 
@@ -170,6 +188,8 @@ def min_length(node: Node) -> int | None:
     if isinstance(node, (Repeat, Counted)):
         m = min_length(node.item)
         return 0 if node.lo == 0 else (None if m is None else m * node.lo)
+    if isinstance(node, Subsequence):
+        return 0
     if isinstance(node, Intersect):
         lengths = [min_length(it) for it in node.items]
         return None if None in lengths else max(lengths)   # a lower bound is enough

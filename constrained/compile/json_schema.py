@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import jsonschema
 
-from ..automaton.regex import EMPTY, Node, alt, intersect, is_empty, lit, optional, repeat, seq, star
+from ..automaton.regex import EMPTY, Node, alt, intersect, is_empty, lit, optional, repeat, seq, star, subsequence
 from ..errors import (InvalidPatternError, SchemaError, SchemaTooComplexError, UnsatisfiableSchemaError,
                       UnsupportedSchemaError)
 from .merge import ALL_TYPES, ANNOTATIONS, member_rule, merge, type_set
@@ -554,10 +554,7 @@ def _member_list(members: list[tuple[Node, int, bool]]) -> Node:
         for m, _, req in members[first_req + 1:]:
             out.append(seq(lit(", "), m) if req else optional(seq(lit(", "), m)))
         return seq(*out)
-    # All optional: choose the first present member, then any later ones.
-    options = [seq(m, *(optional(seq(lit(", "), later)) for later, _, _ in members[i + 1:]))
-               for i, (m, _, _) in enumerate(members)]
-    return optional(alt(*options)) if options else seq()
+    return subsequence((m for m, _, _ in members), lit(", "))
 
 
 def _union_values(values: list[Value]) -> Value:
