@@ -99,8 +99,8 @@ class DFA:
     def byte_classes(self) -> tuple[np.ndarray, np.ndarray]:
         """(class_of_byte (256,), table (n, n_classes)): bytes that act alike share a class."""
         if self._classes is None:
-            cols, class_of = np.unique(self.trans.T, axis=0, return_inverse=True)
-            self._classes = (class_of.reshape(-1).astype(np.int32), np.ascontiguousarray(cols.T))
+            first, class_of = distinct_rows(self.trans.T)
+            self._classes = (class_of.astype(np.int32), np.ascontiguousarray(self.trans[:, first]))
         return self._classes
 
     def matches(self, data: bytes) -> bool:
@@ -153,8 +153,12 @@ class _NFA:
         elif isinstance(node, Seq):
             cur = s
             for item in node.items:
-                a, b = self.build(item)
-                self.eps[cur].append(a)
+                if isinstance(item, ByteSet):        # a byte needs one state, not a fragment
+                    b = self.new()
+                    self.edges[cur].append((item.bits, b))
+                else:
+                    a, b = self.build(item)
+                    self.eps[cur].append(a)
                 cur = b
             self.eps[cur].append(e)
         elif isinstance(node, Alt):
@@ -411,17 +415,16 @@ def minimize(dfa: DFA) -> DFA:
     n = dfa.n_states
     if n == 0:
         return dfa
-    _, first_byte = np.unique(dfa.trans.T, axis=0, return_index=True)
+    first_byte, _ = distinct_rows(dfa.trans.T)
     ctab = dfa.trans[:, np.sort(first_byte)]           # one column per byte class
     segment, head = dfa.tags()
-    _, block = np.unique(np.stack([dfa.accept, segment, head]), axis=1, return_inverse=True)
-    block = block.reshape(-1).astype(np.int64)
+    block = distinct_rows(np.stack([dfa.accept, segment, head], axis=1).astype(np.int64))[1].astype(np.int64)
     n_blocks = len(np.unique(block))
     dead = ctab == DEAD
     for _ in range(MAX_REFINE_ROUNDS):
         # Split blocks by (block, block of each successor): one row per state, deduplicated.
         succ = np.where(dead, 0, block[np.where(dead, 0, ctab)] + 1)
-        key = distinct_rows(np.column_stack([block, succ]))
+        key = distinct_rows(np.column_stack([block, succ]))[1]
         if key.max() + 1 == n_blocks:
             break
         block, n_blocks = key, int(key.max()) + 1
@@ -434,15 +437,13 @@ def minimize(dfa: DFA) -> DFA:
     block_trans = np.where(dfa.trans[rep_of_block] == DEAD, DEAD,
                            block[np.where(dfa.trans[rep_of_block] == DEAD, 0, dfa.trans[rep_of_block])])
     new_id = np.full(n_blocks, DEAD, np.int64)
-    new_id[block[0]] = 0
-    queue, count = [int(block[0])], 1
-    while queue:
-        b = queue.pop(0)
-        for t in np.unique(block_trans[b]):
-            if t != DEAD and new_id[t] == DEAD:
-                new_id[t] = count
-                count += 1
-                queue.append(int(t))
+    bfs = [int(block[0])]
+    seen = set(bfs)
+    for b in bfs:                         # breadth first; ``bfs`` grows as it is read
+        for t in sorted(set(block_trans[b].tolist()) - seen - {DEAD}):
+            seen.add(t)
+            bfs.append(t)
+    new_id[bfs] = np.arange(len(bfs))
     order = np.argsort(new_id)
     mapped = np.where(block_trans == DEAD, DEAD, new_id[np.where(block_trans == DEAD, 0, block_trans)])
     return _select(dfa, mapped[order].astype(np.int32), rep_of_block[order])
@@ -453,8 +454,7 @@ def product(*dfas: DFA) -> DFA:
     if any(d.n_states == 0 for d in dfas):
         return _EMPTY_DFA
     stacked = np.concatenate([d.trans for d in dfas], axis=0)
-    _, class_of = np.unique(stacked.T, axis=0, return_inverse=True)
-    class_of = class_of.reshape(-1)
+    class_of = distinct_rows(stacked.T)[1]
     reps = [int(np.nonzero(class_of == c)[0][0]) for c in range(class_of.max() + 1)]
 
     def successors(state: tuple[int, ...]):
