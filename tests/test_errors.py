@@ -15,7 +15,7 @@ def model():
 
 @pytest.mark.parametrize("schema, keyword, pointer", [
     ({"type": "object", "properties": {"a": {"type": "integer", "multipleOf": 3}}}, "multipleOf", "#/properties/a/multipleOf"),
-    ({"type": "array", "items": {"type": "string"}, "uniqueItems": True}, "uniqueItems", "#/uniqueItems"),
+    ({"type": "array", "items": {"type": "string"}, "uniqueItems": True, "minItems": 2}, "uniqueItems", "#/uniqueItems"),
     ({"not": {"type": "string", "minLength": 2}}, "not", "#/not"),
     ({"type": "array", "contains": {"type": "integer"}}, "contains", "#/contains"),
     ({"properties": {"a": {"if": {"type": "string"}, "then": {"maxLength": 2}}}}, "if", "#/properties/a/if"),

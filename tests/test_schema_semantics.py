@@ -47,6 +47,14 @@ VALID_BY_CONSTRUCTION = [
     {"$ref": "#/$defs/bool", "$defs": {"bool": True}},
     {"type": "array", "minItems": 1.0, "maxItems": 2.0},
     {"type": "array", "items": {"type": "integer"}, "maxItems": 1, "uniqueItems": True},
+    # uniqueItems: literal items each at most once (equal values once), other items at most one
+    {"type": "array", "uniqueItems": True, "items": {"enum": ["a", 1, 1.0, True, {"x": 1}, {"x": 1.0}, None]}},
+    {"type": "array", "uniqueItems": True, "minItems": 1, "items": {"type": "boolean"}},
+    {"type": "array", "uniqueItems": True, "maxItems": 2, "items": {"enum": ["a", "b", "c"]}},
+    {"allOf": [{"type": "array", "items": {"enum": [1, 2]}, "uniqueItems": False}, {"uniqueItems": True}]},
+    {"type": "object", "required": ["tags"], "properties": {"tags": {
+        "type": "array", "uniqueItems": True, "minItems": 1, "items": {"$ref": "#/$defs/t"}}},
+     "$defs": {"t": {"type": "object", "properties": {"n": {"type": "integer"}}}}},
     {"properties": {"a": {"not": {"type": "null"}, "maxLength": 2}}, "required": ["a"]},
     # multipleOf an integer dividing 1000: integers whose last digits show the remainder
     {"type": "number", "multipleOf": 1, "maximum": 50},
@@ -85,6 +93,7 @@ def test_outputs_validate(model, schema):
     ({"type": "object", "properties": {"a": {}}, "minProperties": 3}, UnsupportedSchemaError),
     ({"type": "object", "minProperties": 1, "patternProperties": {"^x": {"type": "null"}}}, UnsupportedSchemaError),
     ({"type": "number", "multipleOf": 0.01}, UnsupportedSchemaError),
+    ({"type": "array", "uniqueItems": True, "minItems": 2, "items": {"type": "string"}}, UnsupportedSchemaError),
     ({"type": "integer", "multipleOf": 3}, UnsupportedSchemaError),
     ({"type": "integer", "multipleOf": 5, "minimum": 1, "maximum": 4}, UnsatisfiableSchemaError),
     ({"type": "object", "properties": {"a": {"type": "integer"}}, "minProperties": 2, "maxProperties": 1},

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 import jsonschema
 
-from ..automaton.regex import EMPTY, Node, alt, intersect, is_empty, lit, optional, repeat, seq, star, subsequence
+from ..automaton.regex import (EMPTY, Node, alt, byte_range, intersect, is_empty, lit, optional, repeat, seq, star,
+                               subsequence)
 from ..errors import (InvalidPatternError, SchemaError, SchemaTooComplexError, UnsatisfiableSchemaError,
                       UnsupportedSchemaError)
-from .merge import ALL_TYPES, ANNOTATIONS, member_rule, merge, type_set
+from .merge import ALL_TYPES, ANNOTATIONS, canonical, member_rule, merge, type_set
 from .numbers import FLOAT_SAFE, multiple_regex, number_regex
 from .one_of import exclusive_branches
 from .strings import json_string, other_than, string_parts
@@ -41,13 +42,13 @@ _HANDLED = {
 # Keywords that constrain values in ways not handled yet: refusing beats emitting invalid output.
 _UNSUPPORTED = {
     "not", "if", "then", "else", "unevaluatedProperties", "unevaluatedItems", "contains", "minContains",
-    "maxContains", "uniqueItems",
+    "maxContains",
     "$dynamicRef", "$recursiveRef",
 }
 _TYPE_KEYWORDS = {
     "object": {"properties", "required", "additionalProperties", "patternProperties", "propertyNames",
                "minProperties", "maxProperties", "dependentRequired", "dependentSchemas", "dependencies"},
-    "array": {"items", "prefixItems", "minItems", "maxItems"},
+    "array": {"items", "prefixItems", "minItems", "maxItems", "uniqueItems"},
     "string": {"minLength", "maxLength", "pattern", "format"},
     "number": {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"},
 }
@@ -246,9 +247,7 @@ class SchemaCompiler:
         for kw in schema:
             if kw in _UNSUPPORTED:
                 value = schema[kw]
-                harmless = (kw == "uniqueItems" and (value is False or schema.get("maxItems", 2) <= 1)) or \
-                    (kw == "not" and self._excluded_types(schema, pointer) is not None)
-                if not harmless:
+                if not (kw == "not" and self._excluded_types(schema, pointer) is not None):
                     raise UnsupportedSchemaError(f"'{kw}' is not supported yet", _ptr(pointer, kw), kw)
 
     def _excluded_types(self, schema: dict, pointer: str) -> set[str] | None:
@@ -488,6 +487,8 @@ class SchemaCompiler:
         prefix, items = self._item_rules(schema)
         head = [self._value_at(s, _ptr(pointer, "prefixItems", i)) for i, s in enumerate(prefix)]
         tail = self._value_at(items, _ptr(pointer, "items"))
+        if schema.get("uniqueItems") is True and (hi is None or hi > 1):
+            return self._unique_array(head, tail, lo, hi, pointer)
         # An array of n items: the first min(n, len(prefix)) follow prefixItems, the rest items.
         options, chars = [], 2
         n_max = (len(head) if hi is None else min(hi, len(head))) if is_empty(tail.node) else hi
@@ -504,6 +505,24 @@ class SchemaCompiler:
         item_chars = [v.chars for v in head] + [tail.chars] * max(0, typical - len(head))
         chars += sum(c + 2 for c in item_chars[:max(typical, lo)])
         return Value(node, chars)
+
+    def _unique_array(self, head: list[Value], tail: Value, lo: int, hi: int | None, pointer: str) -> Value:
+        """``uniqueItems``: distinct items by construction. Items from a finite set of
+        literals are written in the set's order, each at most once (values JSON Schema
+        calls equal, like 1 and 1.0, count once); any other items, at most one: that free
+        items differ is not a regular language, so the array is narrowed, never invalid."""
+        if head or lo > 1:
+            keyword = "prefixItems" if head else "minItems"
+            raise UnsupportedSchemaError(f"'uniqueItems' with '{keyword}' is not supported yet",
+                                         _ptr(pointer, "uniqueItems"), "uniqueItems")
+        distinct = list({canonical(json.loads(t)): t for t in reversed(tail.literals)}.values())[::-1]
+        if distinct and (hi is None or hi >= len(distinct)):
+            items = subsequence((lit(t) for t in distinct), lit(", "))
+            if lo:
+                items = intersect(items, seq(byte_range(0, 255), star(byte_range(0, 255))))   # not empty
+            return Value(seq(lit("["), items, lit("]")), 2 + sum(len(t) + 2 for t in distinct))
+        items = tail.node if lo else optional(tail.node)
+        return Value(seq(lit("["), items, lit("]")), 2 + tail.chars)
 
     def _key(self, schema: dict, name: str | None, pointer: str) -> Value:
         """``"name": ``, or for the free member (``name`` None) any name no listed member or

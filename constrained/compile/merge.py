@@ -138,6 +138,8 @@ def merge(a, b, pointer: str = "#"):
             continue                    # draft 4's flags: set with their bounds, below
         elif key == "required":
             out[key] = list(dict.fromkeys(list(x) + list(y)))
+        elif key == "uniqueItems":
+            out[key] = bool(x or y)
         elif key == "items" and not isinstance(x, list) and not isinstance(y, list):
             out[key] = _both(x, y)
         elif key == "additionalProperties" and isinstance(x, dict) and isinstance(y, dict):
