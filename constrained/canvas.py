@@ -19,12 +19,14 @@ class CanvasState:
         self.tokens = template.tokens.copy() if tokens is None else tokens.copy()
         self._fwd: list[list[np.ndarray]] = [[] for _ in template.regions]
         self._bwd: list[list[np.ndarray]] = [[] for _ in template.regions]
+        self._rows = np.full(len(self.tokens), -1, np.int64)     # mask row per position, -1: stale
         for r in range(len(template.regions)):
             self._recompute(r)
 
     def _recompute(self, r: int) -> None:
         """Every state set of region r, from its start and accepting states."""
         region = self.template.regions[r]
+        self._rows[region.start: region.start + region.length] = -1
         a, toks = region.automaton, self._region_tokens(region)
         fwd = [a.start]
         for t in toks:
@@ -50,16 +52,19 @@ class CanvasState:
         of it (backward), stopping as soon as a set comes out unchanged."""
         region = self.template.regions[r]
         a, toks, fwd, bwd = region.automaton, self._region_tokens(region), self._fwd[r], self._bwd[r]
+        last = first = i
         for j in range(i, len(toks)):
             new = self._step_forward(a, fwd[j], toks[j])
             if j > i and np.array_equal(new, fwd[j + 1]):
                 break
-            fwd[j + 1] = new
+            fwd[j + 1], last = new, j + 1
         for j in range(i, -1, -1):
             new = self._step_backward(a, bwd[j + 1], toks[j])
             if j < i and np.array_equal(new, bwd[j]):
                 break
-            bwd[j] = new
+            bwd[j], first = new, j
+        # a position's row reads the sets on both its sides: those next to a changed set are stale
+        self._rows[region.start + max(first - 1, 0): region.start + min(last + 1, len(toks))] = -1
 
     def open_positions(self) -> np.ndarray:
         return np.nonzero(self.tokens < 0)[0]
@@ -76,9 +81,12 @@ class CanvasState:
         rows = np.empty(len(positions), np.int64)
         table = self.template.masks
         for j, pos in enumerate(positions):
-            r, i = self._locate(int(pos))
-            fwd, bwd = self._fwd[r], self._bwd[r]
-            rows[j] = table.row(self.template.regions[r].automaton, fwd[i] & bwd[i], bwd[i + 1] & fwd[i + 1])
+            pos = int(pos)
+            if self._rows[pos] < 0:
+                r, i = self._locate(pos)
+                fwd, bwd = self._fwd[r], self._bwd[r]
+                self._rows[pos] = table.row(self.template.regions[r].automaton, fwd[i] & bwd[i], bwd[i + 1] & fwd[i + 1])
+            rows[j] = self._rows[pos]
         return rows
 
     def can_commit(self, pos: int, token: int) -> bool:

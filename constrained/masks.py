@@ -36,9 +36,18 @@ class MaskTable:
         return len(self._rows)
 
     def row(self, automaton: TokenAutomaton, before: np.ndarray, after: np.ndarray) -> int:
-        """Row of the tokens leading from a state in ``before`` to one in ``after``."""
+        """Row of the tokens leading from a state in ``before`` to one in ``after``.
+
+        Many state-set pairs allow the same token columns: those share a row, and only a
+        new set of columns pays for a vocabulary-wide mask.
+        """
         key = (id(automaton), np.packbits(before).tobytes(), np.packbits(after).tobytes())
-        return self._row(key, lambda: automaton.allowed(before, after))
+        idx = self._index.get(key)
+        if idx is None:
+            columns = automaton.allowed_columns(before, after)
+            idx = self._row((id(automaton), np.packbits(columns).tobytes()), lambda: automaton.tokens_of(columns))
+            self._index[key] = idx
+        return idx
 
     def single(self, token: int) -> int:
         """Row allowing only ``token`` (a committed position)."""
@@ -54,7 +63,7 @@ class MaskTable:
             allowed = compute()
             idx = len(self._rows)
             self._rows.append(pack_bits(allowed))
-            self._counts.append(int(allowed.sum()))
+            self._counts.append(int(np.count_nonzero(allowed)))
             self._index[key] = idx
         return idx
 

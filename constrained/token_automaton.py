@@ -188,6 +188,7 @@ class TokenAutomaton:
         rows, cols = np.nonzero(nxt != dead)
         self.next, u2col = distinct_columns(rows, cols, nxt[rows, cols], nxt.shape, dead)   # (n+1, U)
         self.tok2u = u2col[tok2u]
+        self._generable_tok2u = np.where(vocab.generable, self.tok2u, self.next.shape[1])   # last: never allowed
         usable = np.zeros(self.next.shape[1], bool)
         usable[self.tok2u[vocab.generable]] = True
         n = self.dead = len(self.accept)
@@ -214,11 +215,17 @@ class TokenAutomaton:
     def backward_token(self, after: np.ndarray, token: int) -> np.ndarray:
         return np.append(after, False)[self.next[:-1, self.tok2u[token]]]
 
+    def allowed_columns(self, before: np.ndarray, after: np.ndarray) -> np.ndarray:
+        """(U,) bool: the token columns leading from some state in ``before`` into ``after``."""
+        return np.append(after, False)[self.next[:-1][before]].any(axis=0)
+
+    def tokens_of(self, columns: np.ndarray) -> np.ndarray:
+        """(V,) bool: the generable tokens in the given columns."""
+        return np.append(columns, False)[self._generable_tok2u]
+
     def allowed(self, before: np.ndarray, after: np.ndarray) -> np.ndarray:
         """(V,) bool: tokens leading from some state in ``before`` to some state in ``after``."""
-        target = np.append(after, False)
-        ok_u = target[self.next[:-1][before]].any(axis=0)
-        return ok_u[self.tok2u] & self.vocab.generable
+        return self.tokens_of(self.allowed_columns(before, after))
 
     def min_tokens(self) -> int | None:
         """Fewest tokens from the start to acceptance (None if impossible)."""

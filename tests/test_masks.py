@@ -25,3 +25,23 @@ def test_random_picks_are_allowed_and_cover_the_row(monkeypatch):
         assert picks == allowed
     assert r_small in table._ids and r_large not in table._ids    # only small id lists are kept
     assert np.array_equal(table.allowed_ids(r_large), sorted(large))
+
+
+def test_rows_kept_per_position_match_a_fresh_canvas():
+    import constrained
+    from constrained.canvas import CanvasState
+    from constrained.vocabulary import TokenVocabulary
+    tokens = [b"", b'"', b"a", b"b", b"ab", b'"a', b'a"', b" ", b"1", b"12", b"-", b",", b", ", b"[", b"]", b"{",
+              b"}", b'{"', b'": ', b"x", b"tr", b"ue", b"false", b"null"]
+    vocab = TokenVocabulary.from_token_bytes(tokens, special_ids=[0])
+    schema = {"type": "object", "properties": {"x": {"type": "array", "items": {"type": "integer"}},
+                                               "a": {"type": "string", "maxLength": 4}, "b": {"type": "boolean"}}}
+    template = constrained.compile(schema, vocab, max_tokens=40)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        state = CanvasState(template)
+        while not state.is_complete():
+            open_ = state.open_positions()
+            assert np.array_equal(state.mask_rows(open_), CanvasState(template, state.tokens).mask_rows(open_))
+            pos = int(rng.choice(open_))
+            state.commit(pos, template.masks.random_allowed(int(state.mask_rows([pos])[0]), lambda n: int(rng.integers(n))))
