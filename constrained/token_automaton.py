@@ -44,8 +44,9 @@ class _ClassTrie:
         key = (vocab.content_hash, class_of.astype(np.uint8).tobytes())
         cached = _CLASS_TRIES.get(key)
         if cached is None:
-            seq_parent, seq_class, _, node_seq = vocab.trie.class_sequences(class_of)
-            tok_seq = node_seq[vocab.trie.token_node]
+            trie, symbol_class = vocab.trie_for(class_of)
+            seq_parent, seq_class, _, node_seq = trie.class_sequences(symbol_class)
+            tok_seq = node_seq[trie.token_node]
             is_end = np.zeros(len(seq_parent), bool)
             is_end[tok_seq] = True
             end_of = np.where(is_end, np.cumsum(is_end) - 1, -1)

@@ -77,6 +77,7 @@ class TokenVocabulary:
     kind: str
     _matrix: np.ndarray | None = field(default=None, repr=False)
     _trie: "TokenTrie | None" = field(default=None, repr=False)
+    _coarse: "TokenTrie | None" = field(default=None, repr=False)
     _lookup: dict[bytes, int] | None = field(default=None, repr=False)
 
     @property
@@ -100,6 +101,24 @@ class TokenVocabulary:
         if self._trie is None:
             self._trie = TokenTrie.build(*self.byte_matrix)
         return self._trie
+
+    def trie_for(self, class_of: np.ndarray) -> tuple["TokenTrie", np.ndarray]:
+        """(trie, class of each of its symbols) to read a DFA's byte classes off.
+
+        The coarse trie (ASCII bytes each their own symbol, other bytes by their UTF-8 role)
+        has about half the nodes of the byte trie; a DFA that never tells two bytes of one
+        role apart (any JSON string, digits, keys) is read off it, others off the byte trie.
+        """
+        if (class_of == class_of[_ROLE_FIRST_BYTE[_ROLE_OF_BYTE]]).all():
+            return self.coarse_trie, class_of[_ROLE_FIRST_BYTE]
+        return self.trie, class_of
+
+    @property
+    def coarse_trie(self) -> "TokenTrie":
+        """The token trie over UTF-8 roles (see ``trie_for``), built once."""
+        if self._coarse is None:
+            self._coarse = self.trie.coarsened(_ROLE_OF_BYTE)
+        return self._coarse
 
     def lookup(self) -> dict[bytes, int]:
         """bytes → a generable token id (the lowest id when several share bytes), built once."""
@@ -219,6 +238,11 @@ class TokenTrie:
             starts.append(count)
         return cls(np.concatenate(parents), np.concatenate(bytes_), np.array(starts), node)
 
+    def coarsened(self, symbol_of: np.ndarray) -> "TokenTrie":
+        """The trie with each symbol replaced by ``symbol_of[symbol]`` (prefixes merged)."""
+        parent, symbol, depth_start, node = self.class_sequences(symbol_of)
+        return TokenTrie(parent, symbol, depth_start, node[self.token_node])
+
     def class_sequences(self, class_of: np.ndarray):
         """Group nodes by their sequence of byte classes.
 
@@ -247,8 +271,22 @@ class TokenTrie:
         return np.concatenate(seq_parent), np.concatenate(seq_class), np.array(starts), node_seq
 
 
+def _utf8_roles() -> np.ndarray:
+    """Each byte's symbol in the coarse trie: ASCII bytes their own, other bytes by the part
+    they play in UTF-8 (continuations split where lead bytes E0, ED, F0 and F4 need it)."""
+    role = np.arange(256)
+    for i, (lo, hi) in enumerate([(0x80, 0x8F), (0x90, 0x9F), (0xA0, 0xBF), (0xC0, 0xC1), (0xC2, 0xDF),
+                                  (0xE0, 0xE0), (0xE1, 0xEC), (0xED, 0xED), (0xEE, 0xEF), (0xF0, 0xF0),
+                                  (0xF1, 0xF3), (0xF4, 0xF4), (0xF5, 0xFF)]):
+        role[lo:hi + 1] = 128 + i
+    return role
+
+
+_ROLE_OF_BYTE = _utf8_roles()
+_ROLE_FIRST_BYTE = np.array([int(np.nonzero(_ROLE_OF_BYTE == r)[0][0]) for r in range(_ROLE_OF_BYTE.max() + 1)])
+_TRIE_FIELDS = ("parent", "byte", "depth_start", "token_node")
 _CACHE: dict[str, TokenVocabulary] = {}
-_ANALYSIS_VERSION = 1
+_ANALYSIS_VERSION = 2
 
 
 def cache_dir() -> Path:
@@ -261,15 +299,15 @@ def _cache_file(key: str) -> Path:
 
 
 def _save_cached(vocab: TokenVocabulary) -> None:
-    """Store the analysis (bytes, byte matrix, trie) so the next process loads it in a blink."""
+    """Store the analysis (bytes, byte matrix, byte and coarse tries) so the next process loads it in a blink."""
     matrix, lengths = vocab.byte_matrix
-    trie = vocab.trie
+    tries = {"": vocab.trie, "coarse_": vocab.coarse_trie}
     path = _cache_file(vocab.content_hash)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
         np.savez(tmp, matrix=matrix, lengths=lengths, generable=vocab.generable, kind=np.array(vocab.kind),
-                 parent=trie.parent, byte=trie.byte, depth_start=trie.depth_start, token_node=trie.token_node)
+                 **{prefix + name: getattr(trie, name) for prefix, trie in tries.items() for name in _TRIE_FIELDS})
         os.replace(tmp, path)
     except OSError:
         pass          # a read-only home only costs the analysis again next time
@@ -286,7 +324,8 @@ def _load_cached(key: str) -> TokenVocabulary | None:
             token_bytes = [flat[i * width: i * width + n] for i, n in enumerate(lengths.tolist())]
             vocab = TokenVocabulary(token_bytes, z["generable"], key, str(z["kind"]))
             vocab._matrix, vocab._lengths = matrix, lengths
-            vocab._trie = TokenTrie(z["parent"], z["byte"], z["depth_start"], z["token_node"])
+            vocab._trie, vocab._coarse = (TokenTrie(*(z[prefix + name] for name in _TRIE_FIELDS))
+                                          for prefix in ("", "coarse_"))
         return vocab
     except (OSError, KeyError, ValueError):
         return None   # a damaged cache file is rebuilt

@@ -26,6 +26,7 @@ SLOTS = [
     {"type": "string", "format": "date"},
     {"anyOf": [{"type": "boolean"}, {"type": "string", "maxLength": 2}]},
     {"type": "array", "items": {"type": "string", "minLength": 2, "maxLength": 3}},
+    {"type": "string", "pattern": "^[é-ö]+$"},       # splits UTF-8 continuation bytes: the byte trie
 ]
 # tokens that enter, leave and re-enter a counted loop (a string's length) within themselves
 SPANNING = [b'"abzb', b'"a"', b'", "a", ', b'a", "', b'ab", "ab', b'"ab"', b'", "abz', b'["a', b'a"]', b'zz', b'bzb']
@@ -106,3 +107,11 @@ def test_tokens_that_act_alike_share_a_column(schema):
     automaton = TokenAutomaton(compile_dfa(seq(slot.node, star(WHITESPACE))), vocab)
     columns = automaton.next[:, automaton.tok2u]
     assert automaton.next.shape[1] == len({tuple(c) for c in columns.T})
+
+
+def test_dfas_read_the_coarse_trie_unless_they_split_a_utf8_role():
+    vocab = TokenVocabulary.from_token_bytes([b""] + ALPHABET + SPANNING, special_ids=[0])
+    for schema, coarse in ((SLOTS[0], True), (SLOTS[6], True), (SLOTS[-1], False)):
+        (slot,) = SchemaCompiler(schema).layout()
+        class_of, _ = compile_dfa(seq(slot.node, star(WHITESPACE))).byte_classes()
+        assert (vocab.trie_for(class_of)[0] is vocab.coarse_trie) == coarse
