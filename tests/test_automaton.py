@@ -4,6 +4,7 @@ import re
 from datetime import date, datetime, time
 from decimal import Decimal
 
+import jsonschema
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,7 +14,7 @@ from constrained.automaton.regex import alt, lit, repeat, seq, subsequence
 from constrained.automaton.utf8 import codepoint_ranges
 from constrained.compile.formats import format_pattern
 from constrained.compile.json_schema import SchemaCompiler
-from constrained.compile.numbers import multiple_regex, number_regex
+from constrained.compile.numbers import fraction_multiple_regex, multiple_regex, number_regex
 from constrained.compile.strings import json_string, other_than, pattern_content
 
 
@@ -158,6 +159,19 @@ def test_multiple_regex_is_exactly_the_multiples(step):
     assert multiple_regex(3, float_step=False) is None and multiple_regex(16, float_step=False) is None
     capped = compile_dfa(multiple_regex(step, float_step=True))      # float division is exact below 2**53
     assert capped.matches(str(step * 10 ** (14 - len(str(step)))).encode()) and not capped.matches(b"1" + b"0" * 15)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([0.01, 0.001, 0.02, 0.25, 0.125, 0.5]), st.integers(-10 ** 15, 10 ** 15))
+def test_fraction_steps_emit_integers_validators_find_no_remainder_in(step, k):
+    dfa = compile_dfa(fraction_multiple_regex(step))
+    if dfa.matches(str(k).encode()):
+        assert jsonschema.Draft202012Validator({"multipleOf": step}).is_valid(k)
+    assert dfa.matches(b"7") and not dfa.matches(b"0.07")
+
+
+def test_fraction_steps_too_close_to_call_are_refused():
+    assert all(fraction_multiple_regex(step) is None for step in (0.1, 0.05, 0.2, 0.3, 0.0001, 1e-5, 2.5))
 
 
 @settings(max_examples=40, deadline=None)

@@ -60,6 +60,8 @@ VALID_BY_CONSTRUCTION = [
     {"type": "number", "multipleOf": 1, "maximum": 50},
     {"type": "integer", "multipleOf": 25, "minimum": 30, "maximum": 120},
     {"type": ["number", "null"], "multipleOf": 10.0},
+    {"type": "number", "multipleOf": 0.01, "minimum": 0, "maximum": 1e6},
+    {"type": "number", "multipleOf": 0.25, "exclusiveMinimum": -3},
     # minProperties one beyond the listed members: a free member named by the model
     {"type": "object", "minProperties": 1, "additionalProperties": {"type": "integer"}},
     {"type": "object", "properties": {"a": {"type": "string", "maxLength": 3}}, "minProperties": 2},
@@ -92,7 +94,7 @@ def test_outputs_validate(model, schema):
     ({"type": "object", "required": ["ab"], "propertyNames": {"maxLength": 1}}, UnsatisfiableSchemaError),
     ({"type": "object", "properties": {"a": {}}, "minProperties": 3}, UnsupportedSchemaError),
     ({"type": "object", "minProperties": 1, "patternProperties": {"^x": {"type": "null"}}}, UnsupportedSchemaError),
-    ({"type": "number", "multipleOf": 0.01}, UnsupportedSchemaError),
+    ({"type": "number", "multipleOf": 0.1}, UnsupportedSchemaError),
     ({"type": "array", "uniqueItems": True, "minItems": 2, "items": {"type": "string"}}, UnsupportedSchemaError),
     ({"type": "integer", "multipleOf": 3}, UnsupportedSchemaError),
     ({"type": "integer", "multipleOf": 5, "minimum": 1, "maximum": 4}, UnsatisfiableSchemaError),

@@ -7,6 +7,7 @@ still every value in range.
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 
 from ..automaton.regex import EMPTY, EPSILON, Node, alt, byte_range, intersect, lit, optional, repeat, seq, star
 
@@ -148,3 +149,18 @@ def multiple_regex(k: int, float_step: bool) -> Node | None:
     tails = [lit(f"{m:0{n}d}") for m in range(0, 10 ** n, k)] if n else [EPSILON]
     node = seq(optional(lit("-")), alt(*short, seq(NONZERO, star(DIGIT), alt(*tails))))
     return intersect(node, seq(optional(lit("-")), repeat(DIGIT, 1, 15))) if float_step else node
+
+
+def fraction_multiple_regex(step: float) -> Node | None:
+    """Integers, for a step near 1/N (``multipleOf: 0.01``), None for other fractions.
+
+    Validators divide in floating point: k / 0.01 must come out exactly k * N. It does when
+    the step's float is within 2**-55 of 1/N, relatively (0.01, 0.001, 0.25; not 0.1, off by
+    2**-54, where rounding is too close to call), and k * N is below 2**53: 15 digits
+    together. Fractions themselves are not written: 0.07 / 0.01 is 7.000000000000001, which
+    validators reject.
+    """
+    n = round(1 / step) if 0 < step < 1 else 0
+    if n < 2 or abs(Fraction(step) * n - 1) >= Fraction(1, 2 ** 55):
+        return None
+    return seq(optional(lit("-")), repeat(DIGIT, 1, 15 - len(str(n))))
