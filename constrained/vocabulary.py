@@ -109,7 +109,7 @@ class TokenVocabulary:
         has about half the nodes of the byte trie; a DFA that never tells two bytes of one
         role apart (any JSON string, digits, keys) is read off it, others off the byte trie.
         """
-        if (class_of == class_of[_ROLE_FIRST_BYTE[_ROLE_OF_BYTE]]).all():
+        if (class_of == class_of[_ROLE_PEER]).all():
             return self.coarse_trie, class_of[_ROLE_FIRST_BYTE]
         return self.trie, class_of
 
@@ -284,6 +284,7 @@ def _utf8_roles() -> np.ndarray:
 
 _ROLE_OF_BYTE = _utf8_roles()
 _ROLE_FIRST_BYTE = np.array([int(np.nonzero(_ROLE_OF_BYTE == r)[0][0]) for r in range(_ROLE_OF_BYTE.max() + 1)])
+_ROLE_PEER = _ROLE_FIRST_BYTE[_ROLE_OF_BYTE]        # each byte's role's first byte
 _TRIE_FIELDS = ("parent", "byte", "depth_start", "token_node")
 _CACHE: dict[str, TokenVocabulary] = {}
 _ANALYSIS_VERSION = 2

@@ -20,7 +20,7 @@ from ..automaton.regex import (EMPTY, Node, alt, byte_range, intersect, is_empty
 from ..errors import (InvalidPatternError, SchemaError, SchemaTooComplexError, UnsatisfiableSchemaError,
                       UnsupportedSchemaError)
 from .merge import ALL_TYPES, ANNOTATIONS, canonical, member_rule, merge, type_set
-from .numbers import FLOAT_SAFE, fraction_multiple_regex, multiple_regex, number_regex
+from .numbers import FLOAT_SAFE, multiples_of, number_regex
 from .one_of import exclusive_branches
 from .strings import json_string, other_than, string_parts
 
@@ -458,14 +458,13 @@ class SchemaCompiler:
         elif ex_hi is not None and (hi is None or ex_hi <= hi):
             hi, hi_x = ex_hi, True
         step = schema.get("multipleOf")
-        multiples = None if step is None else \
-            multiple_regex(int(step), isinstance(step, float)) if step == int(step) else fraction_multiple_regex(step)
+        multiples = None if step is None else multiples_of(step)
         if step is not None and multiples is None:
             raise UnsupportedSchemaError(f"multipleOf {step} is not supported (integers dividing 1000 and "
                                          "steps 1/N that floats divide exactly are)", _ptr(pointer, "multipleOf"),
                                          "multipleOf")
         node = number_regex(lo, hi, lo_x, hi_x, integer or multiples is not None)
-        if multiples is not None:                # integers only: a multiple of an integer is one
+        if multiples is not None:                # integers only: all multiples we write are
             node = intersect(node, multiples)
         elif not integer:
             node = intersect(node, FLOAT_SAFE)

@@ -148,7 +148,7 @@ def multiple_regex(k: int, float_step: bool) -> Node | None:
     short = [lit(str(m)) for m in range(0, 10 ** n, k)]
     tails = [lit(f"{m:0{n}d}") for m in range(0, 10 ** n, k)] if n else [EPSILON]
     node = seq(optional(lit("-")), alt(*short, seq(NONZERO, star(DIGIT), alt(*tails))))
-    return intersect(node, seq(optional(lit("-")), repeat(DIGIT, 1, 15))) if float_step else node
+    return intersect(node, _integers(15)) if float_step else node
 
 
 def fraction_multiple_regex(step: float) -> Node | None:
@@ -163,4 +163,16 @@ def fraction_multiple_regex(step: float) -> Node | None:
     n = round(1 / step) if 0 < step < 1 else 0
     if n < 2 or abs(Fraction(step) * n - 1) >= Fraction(1, 2 ** 55):
         return None
-    return seq(optional(lit("-")), repeat(DIGIT, 1, 15 - len(str(n))))
+    return _integers(15 - len(str(n)))
+
+
+def multiples_of(step) -> Node | None:
+    """Integer texts every validator finds a multiple of ``step`` (None: not supported)."""
+    if step == int(step):
+        return multiple_regex(int(step), isinstance(step, float))
+    return fraction_multiple_regex(step)
+
+
+def _integers(digits: int) -> Node:
+    """Integers of at most ``digits`` digits (the JSON number grammar is applied elsewhere)."""
+    return seq(optional(lit("-")), repeat(DIGIT, 1, digits))
