@@ -116,7 +116,7 @@ class Generator(Generic[T]):
             if not isinstance(prompt, str) or not prompt.strip():
                 raise EmptyPromptError("the prompt is empty: pass the document or instruction to extract from")
         config = SamplingConfig(**{**self.config.__dict__, **sampling}) if sampling else self.config
-        results = fill(self.template, self.backend, [instruction(self.schema, p) for p in prompts], config)
+        results = fill(self.template, self.backend, [instruction(self.schema, p) for p in prompts], config, prompts)
         self.last_stats = results[-1][1] if results else None
         self.batch_stats = [stats for _, stats in results]
         return [self._parse(state.text()) for state, _ in results]

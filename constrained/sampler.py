@@ -19,6 +19,7 @@ import torch
 from .backends.base import Backend
 from .canvas import CanvasState
 from .drafting import CopyDrafter
+from .spans import SpanDrafter
 from .errors import SlotFullWarning
 from .kernels import apply_token_bitmask_inplace, masked_pick
 from .template import CanvasTemplate
@@ -44,6 +45,9 @@ class SamplingConfig:
         the second see the first. Within the last planned step nothing waits.
     copy: if set, copy drafts (:mod:`constrained.drafting`) are taken where the model gives
         the drafted token at least this share of its favourite's probability (None: no drafts).
+    spans: if set, a value still wholly open at a block's first step is drafted as the best
+        stretch of the prompt (:mod:`constrained.spans`) where that stretch has, per
+        position, at least this share of the favourites' probability (geometric mean).
     """
     steps: int = 8
     threshold: float | None = None
@@ -53,6 +57,7 @@ class SamplingConfig:
     entropy_bound: float | None = None
     spread: float | None = 0.9
     copy: float | None = None
+    spans: float | None = None
 
     def __post_init__(self) -> None:
         if self.steps < 1:
@@ -69,6 +74,8 @@ class SamplingConfig:
             raise ValueError("spread must be in [0, 1]")
         if self.copy is not None and not 0.0 < self.copy <= 1.0:
             raise ValueError("copy must be in (0, 1]")
+        if self.spans is not None and not 0.0 < self.spans <= 1.0:
+            raise ValueError("spans must be in (0, 1]")
 
 
 @dataclass
@@ -99,12 +106,14 @@ class DenoiseStats:
 
 
 def fill(template: CanvasTemplate, backend: Backend, prompts: list[str],
-         config: SamplingConfig) -> list[tuple[CanvasState, DenoiseStats]]:
+         config: SamplingConfig, documents: list[str] | None = None) -> list[tuple[CanvasState, DenoiseStats]]:
     """Denoise one canvas per prompt in lockstep (one forward per step for the batch), then
-    regenerate, prompt by prompt, values that ran out of room in longer slots."""
+    regenerate, prompt by prompt, values that ran out of room in longer slots. Drafts copy
+    from ``documents`` (default: the prompts), not from the instruction around them."""
     states = [CanvasState(template) for _ in prompts]
     first_open = max(1, len(states[0].open_positions()))
-    drafters = [CopyDrafter.for_prompt(backend.tokenizer, p) for p in prompts] if config.copy else None
+    drafters = [Drafters.for_prompt(backend.tokenizer, p, config) for p in documents or prompts] \
+        if config.copy or config.spans else None
     results = list(zip(states, denoise(states, backend, backend.encode(prompts), config, drafters)))
     for b, prompt in enumerate(prompts):
         state, stats = results[b]
@@ -153,7 +162,7 @@ def _noise(template: CanvasTemplate, rows, rng: torch.Generator) -> torch.Tensor
 
 
 def denoise(states: list[CanvasState], backend: Backend, prompt_state,
-            config: SamplingConfig, drafters: list[CopyDrafter] | None = None) -> list[DenoiseStats]:
+            config: SamplingConfig, drafters: list["Drafters"] | None = None) -> list[DenoiseStats]:
     """Commit tokens at every open position of each state (in place), block by block.
 
     All states share one template; each forward serves the whole batch.
@@ -198,13 +207,20 @@ def denoise(states: list[CanvasState], backend: Backend, prompt_state,
                 offset += n
                 order, quota = _commit_order(conf[sl], entropy[sl], n, step, config)
                 now, confidence = set(), conf[sl].tolist()
-                copied = _take_drafts(state, drafters[b], o, logits[sl], config.copy, now) if drafters else 0
+                copied = 0
+                held: set[int] = set()
+                if drafters and drafters[b].spans is not None:
+                    copied += _take_spans(state, drafters[b].spans, o, logits[sl], config.spans, now, held)
+                if drafters and drafters[b].copy is not None:
+                    copied += _take_drafts(state, drafters[b].copy, o, logits[sl], config.copy, now)
                 done = 0
                 spread = config.spread if step < config.steps - 1 else None
                 for j in order:
                     if done >= quota:
                         break
                     pos = int(o[j])
+                    if pos in held:
+                        continue
                     if done and spread is not None and (pos - 1 in now or pos + 1 in now) and confidence[j] < spread:
                         continue
                     if state.commit(pos, int(tokens[sl][j])):
@@ -219,6 +235,65 @@ def denoise(states: list[CanvasState], backend: Backend, prompt_state,
     for st in stats:
         st.total_seconds = elapsed
     return stats
+
+
+@dataclass
+class Drafters:
+    """One prompt's draft sources, as the config asks for them."""
+    copy: CopyDrafter | None
+    spans: SpanDrafter | None
+
+    @classmethod
+    def for_prompt(cls, tokenizer, prompt: str, config: SamplingConfig) -> "Drafters":
+        return cls(CopyDrafter.for_prompt(tokenizer, prompt) if config.copy else None,
+                   SpanDrafter.for_prompt(tokenizer, prompt) if config.spans else None)
+
+
+def _take_spans(state: CanvasState, drafter: SpanDrafter, opens: np.ndarray, logits: torch.Tensor,
+                share: float, now: set[int], held: set[int]) -> int:
+    """Grow each value as a prompt stretch (see :mod:`constrained.spans`); returns tokens committed.
+
+    A value still wholly open takes the best stretch's words (not its end) where that stretch
+    keeps at least ``share`` of the favourites' probability per position. A value begun so
+    takes, each step, the best stretch that starts with its words: more words, or the end and
+    padding once no longer stretch beats it. Positions of values handled so go into ``held``,
+    which the step's other commits leave alone (they would fix the value's length early).
+    """
+    template = state.template
+    row_of = {int(p): j for j, p in enumerate(opens.tolist())}
+    pad = template.vocab.tokenize_exact(" ")[0]
+    taken = 0
+    for region in template.regions:
+        span = np.arange(region.start, region.start + region.length)
+        written = state.tokens[span]
+        free = span[written < 0]
+        if region.literal or not len(free) or any(int(p) not in row_of for p in free):
+            continue
+        rows = torch.tensor([row_of[int(p)] for p in free], device=logits.device)
+        found = drafter.best(torch.log_softmax(logits[rows].float(), -1), free - region.start, written, pad,
+                             template.vocab.byte_matrix[0][:, 0])
+        if found is None:
+            continue
+        tokens, gap, cut = found
+        begun = ((written >= 0) & (template.tokens[span] < 0)).any()     # past the skeleton's own tokens
+        if not begun and gap < math.log(share):
+            continue
+        content = np.nonzero(tokens != pad)[0]
+        if cut:                       # runs past the slot: all but the last position, which must close
+            end = len(tokens) - 1
+        elif begun and not (written[content[:-1]] < 0).any():
+            end = len(tokens)         # nothing longer wins: close and pad
+        else:
+            end = int(content[-1])    # its words; the next step sees them and decides the end
+        before = taken
+        for p in free[free < region.start + end].tolist():
+            if not state.commit(p, int(tokens[p - region.start])):
+                break
+            now.add(p)
+            taken += 1
+        if taken > before:        # a stretch that could not be written leaves the value to the model
+            held.update(free.tolist())
+    return taken
 
 
 def _take_drafts(state: CanvasState, drafter: CopyDrafter, opens: np.ndarray, logits: torch.Tensor,
