@@ -45,9 +45,9 @@ class SamplingConfig:
         the second see the first. Within the last planned step nothing waits.
     copy: if set, copy drafts (:mod:`constrained.drafting`) are taken where the model gives
         the drafted token at least this share of its favourite's probability (None: no drafts).
-    spans: if set, a value still wholly open at a block's first step is drafted as the best
-        stretch of the prompt (:mod:`constrained.spans`) where that stretch has, per
-        position, at least this share of the favourites' probability (geometric mean).
+    spans: if set, a value still wholly open is drafted as the best stretch of the document
+        (:mod:`constrained.spans`) where that stretch has, per position, at least this share
+        of the favourites' probability (geometric mean); begun so, it grows step by step.
     """
     steps: int = 8
     threshold: float | None = None
@@ -251,7 +251,7 @@ class Drafters:
 
 def _take_spans(state: CanvasState, drafter: SpanDrafter, opens: np.ndarray, logits: torch.Tensor,
                 share: float, now: set[int], held: set[int]) -> int:
-    """Grow each value as a prompt stretch (see :mod:`constrained.spans`); returns tokens committed.
+    """Grow each value as a stretch of the document (see :mod:`constrained.spans`); returns tokens committed.
 
     A value still wholly open takes the best stretch's words (not its end) where that stretch
     keeps at least ``share`` of the favourites' probability per position. A value begun so

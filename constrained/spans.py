@@ -3,7 +3,7 @@
 At the first step every position of a value is masked, and the model's distribution at
 each position mixes several alignments of the same answer, so deciding positions apart
 gives "20188" or a name cut short. Read together, the same distributions score each
-stretch of the prompt's words spelled as the value would be (the quotes, then the padding
+stretch of the document's words spelled as the value would be (the quotes, then the padding
 after it, so its length is scored too): the sum of its tokens' log-probabilities.
 
 Read so, shorter stretches win (far positions are unsure, and padding is one token), so the
@@ -25,7 +25,7 @@ _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?")
 
 
 class SpanDrafter:
-    """Spellings of every run of up to ``max_words`` words of one prompt, also without the
+    """Spellings of every run of up to ``max_words`` words of one document, also without the
     punctuation that ends it (a JSON string of the run and, where the run is a JSON number,
     the bare number)."""
 
@@ -71,7 +71,7 @@ class SpanDrafter:
             # position, so it judges there alone whether the value ends or goes on.
             # Its ending may be spelled many ways (a quote alone, a quote and spaces): all
             # tokens that start as its ending does count for the end.
-            ending = first_bytes == first_bytes[int(table[0, k])]
+            ending = first_bytes == first_bytes[int(table[k, 0])]
             end = float(torch.logsumexp(logprobs[0][torch.from_numpy(ending).to(logprobs.device)], 0))
             longer = torch.from_numpy(self.lengths[agree] > free[0] + 1).to(logprobs.device)
             first = torch.where(longer & torch.isfinite(scores), each[0], -torch.inf)

@@ -128,3 +128,20 @@ def test_generation_with_spans_stays_valid(tok, seed):
 def test_span_share_is_checked():
     with pytest.raises(ValueError, match="spans"):
         SamplingConfig(spans=1.5)
+
+
+@pytest.mark.parametrize("go_on", [True, False])
+def test_the_position_after_the_words_decides_the_end(tok, vocab, go_on):
+    """Read over all positions, the padding favours the shorter value; the position right
+    after the written words, which sees them, decides whether the value ends there."""
+    spell = lambda text: tok(text, add_special_tokens=False).input_ids     # noqa: E731
+    drafter = SpanDrafter([spell('"Road"'), spell('"Road East"')])
+    pad = vocab.tokenize_exact(" ")[0]
+    written = np.full(14, -1)
+    written[:5] = spell('"Road')
+    free = np.nonzero(written < 0)[0]
+    logits = torch.zeros(len(free), vocab.size)
+    logits[1:, pad] = 6.0                                   # padding everywhere after
+    logits[0, spell('"Road East"')[5]] = 9.0 if go_on else -9.0
+    ids, _, _ = drafter.best(torch.log_softmax(logits, -1), free, written, pad, vocab.byte_matrix[0][:, 0])
+    assert _spelled(vocab, ids).rstrip() == ('"Road East"' if go_on else '"Road"')
