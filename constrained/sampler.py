@@ -19,9 +19,9 @@ import torch
 from .backends.base import Backend
 from .canvas import CanvasState
 from .drafting import CopyDrafter
-from .spans import SpanDrafter
 from .errors import SlotFullWarning
 from .kernels import apply_token_bitmask_inplace, masked_pick
+from .spans import SpanDrafter
 from .template import CanvasTemplate
 
 

@@ -28,12 +28,16 @@ def vocab(tok):
     return constrained.TokenVocabulary.from_tokenizer(tok)
 
 
+def _spell(tok, text: str) -> list[int]:
+    return tok(text, add_special_tokens=False).input_ids
+
+
 def _favouring(tok, state, region, text: str, boost: float = 8.0) -> torch.Tensor:
     """Logits for the open positions that favour ``text`` spelled from the region's start, then spaces."""
     opens = state.open_positions()
     logits = torch.zeros(len(opens), state.template.vocab.size)
-    ids = tok(text, add_special_tokens=False).input_ids
-    space = tok(" ", add_special_tokens=False).input_ids[0]
+    ids = _spell(tok, text)
+    space = _spell(tok, " ")[0]
     for j, p in enumerate(opens.tolist()):
         k = p - region.start
         if 0 <= k < region.length:
@@ -62,7 +66,7 @@ def test_written_tokens_narrow_the_stretches(tok, vocab):
     """With '"Long' written, only stretches that start so are scored, whatever the logits say."""
     drafter = SpanDrafter.for_prompt(tok, PROMPT)
     written = np.full(12, -1)
-    start = tok('"Long', add_special_tokens=False).input_ids
+    start = _spell(tok, '"Long')
     written[: len(start)] = start
     free = np.nonzero(written < 0)[0]
     logits = torch.zeros(len(free), vocab.size)
@@ -72,7 +76,7 @@ def test_written_tokens_narrow_the_stretches(tok, vocab):
 
 
 def test_a_stretch_longer_than_the_room_is_cut(tok, vocab):
-    drafter = SpanDrafter([tok('"Long Road East"', add_special_tokens=False).input_ids])
+    drafter = SpanDrafter([_spell(tok, '"Long Road East"')])
     room = 5
     ids, _, cut = drafter.best(torch.zeros(room, vocab.size), np.arange(room), np.full(room, -1),
                                vocab.tokenize_exact(" ")[0], vocab.byte_matrix[0][:, 0])
@@ -134,14 +138,13 @@ def test_span_share_is_checked():
 def test_the_position_after_the_words_decides_the_end(tok, vocab, go_on):
     """Read over all positions, the padding favours the shorter value; the position right
     after the written words, which sees them, decides whether the value ends there."""
-    spell = lambda text: tok(text, add_special_tokens=False).input_ids     # noqa: E731
-    drafter = SpanDrafter([spell('"Road"'), spell('"Road East"')])
+    drafter = SpanDrafter([_spell(tok, '"Road"'), _spell(tok, '"Road East"')])
     pad = vocab.tokenize_exact(" ")[0]
     written = np.full(14, -1)
-    written[:5] = spell('"Road')
+    written[:5] = _spell(tok, '"Road')
     free = np.nonzero(written < 0)[0]
     logits = torch.zeros(len(free), vocab.size)
     logits[1:, pad] = 6.0                                   # padding everywhere after
-    logits[0, spell('"Road East"')[5]] = 9.0 if go_on else -9.0
+    logits[0, _spell(tok, '"Road East"')[5]] = 9.0 if go_on else -9.0
     ids, _, _ = drafter.best(torch.log_softmax(logits, -1), free, written, pad, vocab.byte_matrix[0][:, 0])
     assert _spelled(vocab, ids).rstrip() == ('"Road East"' if go_on else '"Road"')
