@@ -58,6 +58,21 @@ def test_generates_valid_output(tiny, schema):
             jsonschema.validate(value, schema)
 
 
+def test_prompt_state_is_reused_and_left_unchanged_by_steps(tiny):
+    """Regrowth re-asks for the prompt's state: it comes from the last call, and the canvas
+    steps taken on it in between must not have changed what it computes."""
+    model, tok, mask_id = tiny
+    backend = AdaptedCausalBackend(model, tok, mask_id, bf16=False)
+    canvas, opened = torch.full((1, 10), -1, dtype=torch.long), [torch.arange(10)]
+    state = backend.encode(["a prompt"])
+    first = backend.logits(state, canvas, opened)
+    assert backend.encode(["a prompt"]) is state
+    assert torch.equal(backend.logits(state, canvas, opened), first)
+    fresh = backend.encode(["another prompt", "a prompt"])
+    assert fresh is not state and backend.encode(["a prompt"]) is not state
+    assert torch.allclose(backend.logits(backend.encode(["a prompt"]), canvas, opened), first, atol=1e-5)
+
+
 def test_training_targets_follow_the_template():
     tok = build_tokenizer("byte_level")
     vocab = constrained.TokenVocabulary.from_tokenizer(tok)
@@ -70,6 +85,31 @@ def test_training_targets_follow_the_template():
     assert canvas.shape[0] == 2 * len(prompts) and len(prompts) >= 10
     masked = canvas == tok.mask_token_id
     assert torch.equal(masked, target >= 0) and (weight[masked] > 0).all() and (weight[~masked] == 0).all()
+
+
+def test_long_strings_are_cut_to_their_first_slot_or_grown():
+    """A cut target fills the value's slot to its last position with the value's start (so the
+    canvas reads as full, as inference must see it to regrow); otherwise the slot grows."""
+    from constrained.canvas import CanvasState
+    from constrained.training.targets import target_canvas
+    tok = build_tokenizer("byte_level")
+    vocab = constrained.TokenVocabulary.from_tokenizer(tok)
+    schema = {"type": "object", "properties": {"address": {"type": "string"}, "n": {"type": "integer"}},
+              "required": ["address", "n"]}
+    template = constrained.compile(schema, vocab)
+    answer = {"address": "12 Long Street, Some Quarter, A Rather Long Town Name, 99999 " * 4, "n": 7}
+    grown, tokens = target_canvas(template, answer, tok)
+    assert grown.length > template.length and json.loads(vocab.decode(tokens.tolist())) == answer
+    same, tokens = target_canvas(template, answer, tok, cut=True)
+    assert same.length == template.length
+    value = json.loads(vocab.decode(tokens.tolist()))
+    assert value["n"] == 7 and len(value["address"]) > 0 and answer["address"].startswith(value["address"])
+    state = CanvasState(same)
+    assert all(state.commit(int(p), int(tokens[p])) for p in state.open_positions())
+    assert state.full_regions() == [0]
+    short = {"address": "12 Elm St", "n": 7}
+    assert target_canvas(template, short, tok, cut=True)[0].length == template.length
+    assert json.loads(vocab.decode(target_canvas(template, short, tok, cut=True)[1].tolist())) == short
 
 
 def test_training_smoke_and_resume(tmp_path, tiny):

@@ -180,13 +180,20 @@ class AdaptedCausalBackend(Backend):
         self.bf16 = bf16_is_fast() if bf16 is None else bf16
         self.prompt_model, self.canvas_model, self.autocast = serving_models(self.model, self.bf16)
         self.model = self.canvas_model
+        self._encoded: tuple[list[str], PromptState] | None = None
 
     @torch.no_grad()
     def encode(self, prompts: list[str]) -> PromptState:
+        """The prompts' cached state. The last one is kept: a canvas step leaves the cache as it
+        found it, so regrowing a slot after a one-prompt call skips a second prompt pass."""
+        if self._encoded is not None and self._encoded[0] == prompts:
+            return self._encoded[1]
         with autocast(self.device, self.autocast):
             ids = prompt_ids(self.tokenizer, prompts)
             self.check_fits(max(len(x) for x in ids), 0)    # before the costly prompt pass
-            return encode_prompts(self.prompt_model, ids, self.pad_id, self.device)
+            state = encode_prompts(self.prompt_model, ids, self.pad_id, self.device)
+        self._encoded = (list(prompts), state)
+        return state
 
     @torch.no_grad()
     def logits(self, prompt_state, canvases, open_positions, noise=None, allowed=None) -> torch.Tensor:

@@ -5,6 +5,10 @@ lengths, regrown the same way when a value does not fit), with each value spelle
 tokenizer's own encoding and padded with spaces. Every token is committed through a
 :class:`CanvasState`, so a target is valid by the same exact check the sampler applies;
 an answer the template cannot hold gives ``None`` and is skipped.
+
+A string too long for its first slot can instead be *cut*: its start fills the slot to the
+last position. That is what inference needs to see first (a full slot is what makes the
+sampler regrow it), where a target grown in advance would teach that values always fit.
 """
 from __future__ import annotations
 
@@ -23,9 +27,15 @@ def answer_text(value) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def target_canvas(template: CanvasTemplate, value, tokenizer) -> tuple[CanvasTemplate, np.ndarray] | None:
-    """(template, token ids) spelling ``value``; the template is grown where a value needs it."""
+def target_canvas(template: CanvasTemplate, value, tokenizer,
+                  cut: bool = False) -> tuple[CanvasTemplate, np.ndarray] | None:
+    """(template, token ids) spelling ``value``; the template is grown where a value needs it,
+    or, with ``cut``, strings that overflow their slot fill it with their start."""
     text = answer_text(value).encode()
+    if cut:
+        tokens, _ = _spell(template, text, tokenizer, cut=True)
+        if tokens is not None:
+            return template, tokens
     for _ in range(MAX_GROWTH + 1):
         tokens, short = _spell(template, text, tokenizer)
         if tokens is not None:
@@ -38,7 +48,8 @@ def target_canvas(template: CanvasTemplate, value, tokenizer) -> tuple[CanvasTem
     return None
 
 
-def _spell(template: CanvasTemplate, text: bytes, tokenizer) -> tuple[np.ndarray | None, list[int]]:
+def _spell(template: CanvasTemplate, text: bytes, tokenizer,
+           cut: bool = False) -> tuple[np.ndarray | None, list[int]]:
     """Token ids for ``text`` on ``template``, or (None, regions too short to hold their value)."""
     vocab, fixed = template.vocab, template.tokens
     out = fixed.copy()
@@ -65,7 +76,7 @@ def _spell(template: CanvasTemplate, text: bytes, tokenizer) -> tuple[np.ndarray
             stop = len(text)
         if stop < 0:
             return None, []
-        spelled = _spell_region(fixed[region.start:end], text[cursor:stop], tokenizer, vocab, space)
+        spelled = _spell_region(fixed[region.start:end], text[cursor:stop], tokenizer, vocab, space, cut)
         if spelled is None:
             return None, []
         if isinstance(spelled, str):
@@ -101,9 +112,10 @@ def _skeleton_after(template: CanvasTemplate, pos: int) -> bytes:
     return template.vocab.decode(ids) if ids else b""
 
 
-def _spell_region(fixed: np.ndarray, content: bytes, tokenizer, vocab, space: int):
+def _spell_region(fixed: np.ndarray, content: bytes, tokenizer, vocab, space: int, cut: bool = False):
     """Fill a region's open positions with ``content`` (pinned positions must match), padding
-    the tail with spaces; "short" when the content needs more positions than there are."""
+    the tail with spaces; "short" when the content needs more positions than there are
+    (unless ``cut`` and the region is one open run holding a string: then its start)."""
     out = fixed.copy()
     pos, cursor = 0, 0
     while pos < len(fixed):
@@ -129,8 +141,27 @@ def _spell_region(fixed: np.ndarray, content: bytes, tokenizer, vocab, space: in
         piece = content[cursor:stop].decode("utf-8", errors="strict") if stop > cursor else ""
         ids = tokenizer.encode(piece, add_special_tokens=False) if piece else []
         if len(ids) > run_end - pos:
-            return "short"
+            cut_ids = _cut_string(content, len(fixed), tokenizer) if cut and (fixed < 0).all() else None
+            return "short" if cut_ids is None else np.array(cut_ids, dtype=fixed.dtype)
         out[pos:pos + len(ids)] = ids
         out[pos + len(ids):run_end] = space
         cursor, pos = stop, run_end
     return out if cursor == len(content) else None
+
+
+def _cut_string(content: bytes, room: int, tokenizer) -> list[int] | None:
+    """Ids of the longest start of the JSON string ``content`` whose spelling (quotes
+    included) takes exactly ``room`` tokens; None if ``content`` is no string or none does."""
+    try:
+        value = json.loads(content)
+    except ValueError:
+        return None
+    if not isinstance(value, str):
+        return None
+    spell = lambda k: tokenizer.encode(answer_text(value[:k]), add_special_tokens=False)
+    lo, hi = 0, len(value)              # the longest k whose spelling fits: token counts grow with k
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if len(spell(mid)) <= room else (lo, mid - 1)
+    ids = spell(lo)
+    return ids if len(ids) == room else None

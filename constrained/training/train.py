@@ -8,6 +8,9 @@ and each document is seen under several masked views for one prompt encoding.
 
 Sized for a 2-core CPU in the background: a LoRA adapter (a few MB, what ships), bf16
 autocast where the CPU has it, a checkpoint every few minutes and ``--resume`` by default.
+On a GPU (``--device cuda``) batches are built by ``--workers`` processes (compiling each
+example's schema is CPU work) and ``--minutes`` bounds the run, the learning-rate schedule
+following the time spent.
 """
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ from . import receipts, synthetic
 from .examples import Example
 from .targets import target_canvas
 
+BASE_NAME = "HuggingFaceTB/SmolLM2-135M-Instruct"      # what the packaged GGUF holds
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
 
@@ -47,12 +51,15 @@ def example_stream(seed: int, receipt_share: float, tasks: list[list[Example]] |
 
 
 def make_batch(examples: list[Example], vocab: TokenVocabulary, tokenizer, views: int, mask_id: int,
-               pad_id: int, rng: np.random.Generator):
-    """Prompts, masked canvases (B*views, C), targets, loss weights and the canvas padding mask."""
+               pad_id: int, rng: np.random.Generator, cut_share: float = 0.5):
+    """Prompts, masked canvases (B*views, C), targets, loss weights and the canvas padding mask.
+
+    ``cut_share`` of the examples lay strings too long for their first slot out cut to it
+    (see :mod:`.targets`), the others in the slot the sampler regrows."""
     prompts, rows = [], []
     for e in examples:
         template = api.compile(e.schema, vocab, tokens_per_char=AdaptedCausalBackend.tokens_per_char)
-        built = target_canvas(template, e.answer, tokenizer)
+        built = target_canvas(template, e.answer, tokenizer, cut=rng.random() < cut_share)
         if built is None:
             continue
         template, tokens = built
@@ -80,6 +87,26 @@ def make_batch(examples: list[Example], vocab: TokenVocabulary, tokenizer, views
     return prompts, canvas, target, weight, valid
 
 
+class BatchStream(torch.utils.data.IterableDataset):
+    """Endless training batches; each DataLoader worker builds its own, seeded apart."""
+
+    def __init__(self, vocab, tokenizer, batch_size: int, views: int, mask_id: int, pad_id: int,
+                 seed: int, receipt_share: float, tasks) -> None:
+        super().__init__()
+        self.vocab, self.tokenizer, self.batch_size, self.views = vocab, tokenizer, batch_size, views
+        self.mask_id, self.pad_id, self.seed, self.receipt_share, self.tasks = mask_id, pad_id, seed, receipt_share, tasks
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        seed = self.seed * 1009 + (info.id if info is not None else 0)
+        stream, rng = example_stream(seed, self.receipt_share, self.tasks), np.random.default_rng(seed)
+        while True:
+            batch = make_batch([next(stream) for _ in range(self.batch_size)], self.vocab, self.tokenizer,
+                               self.views, self.mask_id, self.pad_id, rng)
+            if batch is not None:
+                yield batch
+
+
 def loss_on(model, tokenizer, batch, pad_id: int, device, bf16: bool) -> torch.Tensor:
     prompts, canvas, target, weight, valid = batch
     with autocast(device, bf16):
@@ -99,64 +126,72 @@ def add_adapter(model, rank: int):
 
 def train(out: Path, steps: int, batch_size: int = 4, views: int = 2, lr: float = 3e-4, rank: int = 16,
           receipt_share: float = 0.4, seed: int = 0, save_every: int = 100, threads: int | None = None,
-          bf16: bool | None = None, base=None, tasks=None, progress: bool = True) -> Path:
-    """Train (or resume) an adapter in ``out``; returns the adapter directory."""
+          bf16: bool | None = None, base=None, tasks=None, progress: bool = True, device: str | None = None,
+          workers: int = 0, minutes: float | None = None) -> Path:
+    """Train (or resume) an adapter in ``out``; returns the adapter directory.
+
+    The run ends after ``steps`` steps or ``minutes`` of training, whichever comes first; the
+    learning rate follows whichever of the two is further along."""
     from peft import PeftModel, set_peft_model_state_dict
     from safetensors.torch import load_file
     if threads:
         torch.set_num_threads(threads)
     model, tokenizer, mask_id = base if base is not None else load_base()
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else mask_id
+    device = torch.device(device) if device else next(model.parameters()).device
+    model.to(device)
     bf16 = bf16_is_fast() if bf16 is None else bf16
-    device = next(model.parameters()).device
     model = add_adapter(model, rank) if not isinstance(model, PeftModel) else model
     vocab = TokenVocabulary.from_tokenizer(tokenizer, size=head(model).out_features)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0, fused=True)
     out.mkdir(parents=True, exist_ok=True)
     adapter_dir, state_file = out / "adapter", out / "trainer.pt"
-    start = 0
+    start, spent = 0, 0.0
     if state_file.exists():                       # resume
         set_peft_model_state_dict(model, load_file(adapter_dir / "adapter_model.safetensors"))
         saved = torch.load(state_file, weights_only=False)
         optimizer.load_state_dict(saved["optimizer"])
-        start = saved["step"]
-    stream = example_stream(seed + start, receipt_share, tasks)
-    rng = np.random.default_rng(seed + start)
+        start, spent = saved["step"], saved.get("seconds", 0.0)
+    batches = iter(torch.utils.data.DataLoader(
+        BatchStream(vocab, tokenizer, batch_size, views, mask_id, pad_id, seed + start, receipt_share, tasks),
+        batch_size=None, num_workers=workers, prefetch_factor=4 if workers else None))
     warmup = min(50, steps // 10 + 1)
-    schedule = lambda s: min(1.0, (s + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * s / steps)))
+    budget = minutes * 60 if minutes else math.inf
+    schedule = lambda s, t: min(1.0, (s + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * max(s / steps, t / budget))))
     log = (out / "log.jsonl").open("a")
     bar = _progress(start, steps, progress)
     model.train()
-    for step in range(start, steps):
-        batch = make_batch([next(stream) for _ in range(batch_size)], vocab, tokenizer, views, mask_id, pad_id, rng)
-        if batch is None:
-            continue
+    step, began = start, time.perf_counter() - spent
+    while step < steps and time.perf_counter() - began < budget:
+        batch = next(batches)
         for group in optimizer.param_groups:
-            group["lr"] = lr * schedule(step)
+            group["lr"] = lr * schedule(step, time.perf_counter() - began)
         t0 = time.perf_counter()
         loss = loss_on(model, tokenizer, batch, pad_id, device, bf16)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
-        log.write(json.dumps({"step": step + 1, "loss": round(loss.item(), 4),
+        step += 1
+        log.write(json.dumps({"step": step, "loss": round(loss.item(), 4),
                               "seconds": round(time.perf_counter() - t0, 3), "time": time.time()}) + "\n")
         log.flush()
         bar.update(1)
         bar.set_postfix(loss=f"{loss.item():.3f}")
-        if (step + 1) % save_every == 0 or step + 1 == steps:
-            _save(model, optimizer, step + 1, adapter_dir, state_file)
+        if step % save_every == 0:
+            _save(model, optimizer, step, time.perf_counter() - began, adapter_dir, state_file)
+    _save(model, optimizer, step, time.perf_counter() - began, adapter_dir, state_file)
     bar.close()
     log.close()
     return adapter_dir
 
 
-def _save(model, optimizer, step: int, adapter_dir: Path, state_file: Path) -> None:
+def _save(model, optimizer, step: int, seconds: float, adapter_dir: Path, state_file: Path) -> None:
     """Write the adapter and trainer state atomically enough to resume after a kill."""
     tmp = adapter_dir.with_name(adapter_dir.name + ".tmp")
     model.save_pretrained(tmp)
-    torch.save({"optimizer": optimizer.state_dict(), "step": step}, state_file.with_suffix(".tmp"))
+    torch.save({"optimizer": optimizer.state_dict(), "step": step, "seconds": seconds}, state_file.with_suffix(".tmp"))
     if adapter_dir.exists():
         for f in adapter_dir.iterdir():
             f.unlink()
@@ -182,10 +217,13 @@ def main(argv=None) -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save-every", type=int, default=100)
+    p.add_argument("--device", default=None, help="e.g. cuda (default: where the base model loads, the CPU)")
+    p.add_argument("--workers", type=int, default=0, help="processes building batches (0: the training one)")
+    p.add_argument("--minutes", type=float, default=None, help="stop after this much training time")
     p.add_argument("--ship", action="store_true", help=f"copy the final adapter to {ADAPTER_DIR}")
     a = p.parse_args(argv)
     adapter = train(a.out, a.steps, a.batch_size, a.views, a.lr, a.rank, a.receipt_share, a.seed,
-                    a.save_every, a.threads)
+                    a.save_every, a.threads, device=a.device, workers=a.workers, minutes=a.minutes)
     if a.ship:
         ship(adapter)
 
@@ -196,7 +234,9 @@ def ship(adapter: Path) -> None:
     ADAPTER_DIR.mkdir(parents=True, exist_ok=True)
     tensors = load_file(adapter / "adapter_model.safetensors")
     save_file({k: v.to(torch.bfloat16) for k, v in tensors.items()}, ADAPTER_DIR / "adapter_model.safetensors")
-    (ADAPTER_DIR / "adapter_config.json").write_text((adapter / "adapter_config.json").read_text())
+    config = json.loads((adapter / "adapter_config.json").read_text())
+    config["base_model_name_or_path"] = BASE_NAME          # not the training machine's cache path
+    (ADAPTER_DIR / "adapter_config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":
