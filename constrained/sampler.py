@@ -212,7 +212,7 @@ def denoise(states: list[CanvasState], backend: Backend, prompt_state,
                 if drafters and drafters[b].spans is not None:
                     copied += _take_spans(state, drafters[b].spans, o, logits[sl], config.spans, now, held)
                 if drafters and drafters[b].copy is not None:
-                    copied += _take_drafts(state, drafters[b].copy, o, logits[sl], config.copy, now)
+                    copied += _take_drafts(state, drafters[b].copy, o, logits[sl], config.copy, now, held)
                 done = 0
                 spread = config.spread if step < config.steps - 1 else None
                 for j in order:
@@ -297,9 +297,10 @@ def _take_spans(state: CanvasState, drafter: SpanDrafter, opens: np.ndarray, log
 
 
 def _take_drafts(state: CanvasState, drafter: CopyDrafter, opens: np.ndarray, logits: torch.Tensor,
-                 ratio: float, now: set[int]) -> int:
+                 ratio: float, now: set[int], held: set[int]) -> int:
     """Commit copy-draft tokens after every committed run inside a value, left to right while
-    each gets at least ``ratio`` of the best allowed token's probability; returns how many."""
+    each gets at least ``ratio`` of the best allowed token's probability; returns how many.
+    Values span drafts are growing (``held``) are theirs to end."""
     template, tokens = state.template, state.tokens
     row_of = {int(p): j for j, p in enumerate(opens.tolist())}
     floor = math.log(ratio)
@@ -307,7 +308,7 @@ def _take_drafts(state: CanvasState, drafter: CopyDrafter, opens: np.ndarray, lo
     for p in opens.tolist():
         r = int(template.region_of[p])
         region = template.regions[r]
-        if region.literal or p == region.start or tokens[p - 1] < 0 or tokens[p] >= 0:
+        if region.literal or p == region.start or tokens[p - 1] < 0 or tokens[p] >= 0 or p in held:
             continue
         first = p
         while first > region.start and tokens[first - 1] >= 0 and p - first < drafter.ngram:

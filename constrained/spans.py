@@ -62,6 +62,9 @@ class SpanDrafter:
             return None
         table = torch.from_numpy(ids[agree][:, free]).to(logprobs.device)
         each = logprobs.gather(1, table.T)
+        if free[-1] == length - 1:     # a stretch cut to fit: whatever token closes the slot stands for its rest
+            over = torch.from_numpy(self.lengths[agree] > length).to(logprobs.device)
+            each[-1] = torch.where(over, logprobs[-1].max(), each[-1])
         scores = each.sum(0)
         k = int(torch.argmax(scores))
         if not torch.isfinite(scores[k]):

@@ -31,9 +31,13 @@ DOCUMENTS = [
               "GARDENIA BREAD  2    5.60\nTOTAL          23.50\nCASH           50.00\nCHANGE         26.50\n"
               "THANK YOU PLEASE COME AGAIN",
      {"company": "KEDAI RUNCIT MAJU JAYA", "date": "14/06/2018", "total": "23.50"}),
-    (Contact, "Hi team,\nplease add our new supplier contact: Maria Gonzalez, maria.gonzalez@brightway.io, "
-              "phone +1 415 555 0199.\nThanks, Tom",
-     {"name": "Maria Gonzalez", "email": "maria.gonzalez@brightway.io", "phone": "+1 415 555 0199"}),
+    pytest.param(
+        Contact, "Hi team,\nplease add our new supplier contact: Maria Gonzalez, maria.gonzalez@brightway.io, "
+        "phone +1 415 555 0199.\nThanks, Tom",
+        {"name": "Maria Gonzalez", "email": "maria.gonzalez@brightway.io", "phone": "+1 415 555 0199"},
+        marks=pytest.mark.xfail(strict=True, reason="the email comes out as another stretch of the document: "
+                                "read over its 26 positions, a short stretch's padding outscores the long email "
+                                "the model starts right (see the closing note of stop 19)")),
     (Booking, "Reservation confirmed for David Chen. Arrival: March 9, 2025, staying 3 nights in a double "
               "room. Breakfast is included in the rate.",
      {"guest_name": "David Chen", "check_in": date(2025, 3, 9), "nights": 3, "breakfast_included": True}),
@@ -55,8 +59,6 @@ def test_loads_offline_as_the_default(default, monkeypatch):
     assert isinstance(constrained.generate(Booking, DOCUMENTS[2][1], steps=4), Booking)
 
 
-@pytest.mark.xfail(reason="the shipped adapter (600 steps, 2,400 examples) is undertrained: right on 5 of the 10 "
-                          "fields checked here; see the closing note of stop 12", strict=False)
 @pytest.mark.parametrize("spec, document, expected", DOCUMENTS, ids=["receipt", "contact", "booking"])
 def test_extracts_fixed_documents(default, spec, document, expected):
     out = constrained.generate(spec, document, steps=8)

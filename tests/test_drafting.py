@@ -48,9 +48,19 @@ def test_drafts_copy_where_the_model_is_indifferent(tok):
     state, region, ids = _canvas_with_first_token(tok, "Long Road East")
     drafter = CopyDrafter.for_prompt(tok, "city: Long Road East, far away")
     opens = state.open_positions()
-    taken = _take_drafts(state, drafter, opens, torch.zeros(len(opens), state.template.vocab.size), 0.5, set())
+    taken = _take_drafts(state, drafter, opens, torch.zeros(len(opens), state.template.vocab.size), 0.5, set(), set())
     value = state.template.vocab.decode(state.tokens[region.start: region.start + 3 + taken]).decode()
     assert taken >= 3 and value.startswith('"Long Road East')
+
+
+def test_drafts_leave_values_that_span_drafts_hold_alone(tok):
+    """A value span drafts are growing ends where they decide: copy drafts add nothing to it."""
+    state, region, ids = _canvas_with_first_token(tok, "Long Road East")
+    drafter = CopyDrafter.for_prompt(tok, "city: Long Road East, far away")
+    opens = state.open_positions()
+    held = set(range(region.start, region.start + region.length))
+    assert _take_drafts(state, drafter, opens, torch.zeros(len(opens), state.template.vocab.size), 0.5, set(), held) == 0
+    assert len(state.open_positions()) == len(opens)
 
 
 def test_drafts_stop_where_the_model_disagrees(tok):
@@ -60,7 +70,7 @@ def test_drafts_stop_where_the_model_disagrees(tok):
     logits = torch.zeros(len(opens), state.template.vocab.size)
     proposal = drafter.propose(state.tokens[region.start: region.start + 3])
     logits[0, int(proposal[0])] = -5.0        # the first drafted position: far below the favourite
-    assert _take_drafts(state, drafter, opens, logits, 0.5, set()) == 0
+    assert _take_drafts(state, drafter, opens, logits, 0.5, set(), set()) == 0
     assert state.tokens[region.start + 3] < 0
 
 
@@ -84,5 +94,5 @@ def test_drafts_stay_inside_the_canvas_block(tok):
     state, region, ids = _canvas_with_first_token(tok, "Long Road East")
     drafter = CopyDrafter.for_prompt(tok, "city: Long Road East")
     block = state.open_positions()[:2]
-    assert _take_drafts(state, drafter, block, torch.zeros(2, state.template.vocab.size), 0.5, set()) == 2
+    assert _take_drafts(state, drafter, block, torch.zeros(2, state.template.vocab.size), 0.5, set(), set()) == 2
     assert state.tokens[block[-1] + 1] < 0

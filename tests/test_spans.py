@@ -83,6 +83,23 @@ def test_a_stretch_longer_than_the_room_is_cut(tok, vocab):
     assert cut and len(ids) == room
 
 
+def test_a_cut_stretch_competes_though_the_slot_must_close(tok, vocab):
+    """The slot's last position allows only a closing token, never the cut stretch's own: that
+    position counts as the best allowed closing token, so the long favoured stretch still
+    wins (to be regrown) over a short one that fits."""
+    long, short = _spell(tok, '"Long Road East"'), _spell(tok, '"Lo"')
+    drafter = SpanDrafter([long, short])
+    room, space = 6, vocab.tokenize_exact(" ")[0]
+    logprobs = torch.full((room, vocab.size), -20.0)
+    for k in range(room - 1):
+        logprobs[k, long[k]] = 0.0
+        logprobs[k, space] = -3.0                    # padding is not unlikely anywhere
+    logprobs[room - 1] = -torch.inf
+    logprobs[room - 1, _spell(tok, '"')[0]] = -1.0   # the last position can only close the string
+    ids, gap, cut = drafter.best(logprobs, np.arange(room), np.full(room, -1), space, vocab.byte_matrix[0][:, 0])
+    assert cut and ids.tolist() == long[:room] and np.isfinite(gap)
+
+
 def test_numbers_are_also_offered_bare(tok):
     drafter = SpanDrafter.for_prompt(tok, "total 12.50 paid")
     spellings = {tok.decode(row[row >= 0].tolist()) for row in drafter.ids}
