@@ -125,13 +125,21 @@ class CanvasState:
         return full
 
     def moved_to(self, template: CanvasTemplate, reopen: list[int]) -> "CanvasState":
-        """This canvas on a re-laid-out ``template``: other regions keep their tokens, the
-        regions in ``reopen`` start over."""
+        """This canvas on a re-laid-out ``template``: other regions keep their tokens; the
+        regions in ``reopen``, which ran out of room, keep their start (all but the last
+        token, which had to close the value) and go on from there in their longer slot."""
         tokens = template.tokens.copy()
         for r, (old, new) in enumerate(zip(self.template.regions, template.regions)):
             if r not in reopen:
                 tokens[new.start: new.start + new.length] = self.tokens[old.start: old.start + old.length]
-        return CanvasState(template, tokens)
+        state = CanvasState(template, tokens)
+        for r in reopen:
+            old, new = self.template.regions[r], template.regions[r]
+            for i in range(old.length - 1):
+                token, pos = int(self.tokens[old.start + i]), new.start + i
+                if state.tokens[pos] != token and not state.commit(pos, token):
+                    break
+        return state
 
     def text(self) -> str:
         if not self.is_complete():

@@ -107,6 +107,12 @@ def test_long_strings_are_cut_to_their_first_slot_or_grown():
     state = CanvasState(same)
     assert all(state.commit(int(p), int(tokens[p])) for p in state.open_positions())
     assert state.full_regions() == [0]
+    # Regrown, the value keeps its start (not the closing token at the old slot's end) and goes on.
+    region, moved = same.regions[0], state.moved_to(same.grown([0]), [0])
+    bigger = moved.template.regions[0]
+    kept = moved.tokens[bigger.start: bigger.start + region.length - 1]
+    assert kept.tolist() == tokens[region.start: region.start + region.length - 1].tolist()
+    assert (moved.tokens[bigger.start + region.length - 1: bigger.start + bigger.length] < 0).all()
     short = {"address": "12 Elm St", "n": 7}
     assert target_canvas(template, short, tok, cut=True)[0].length == template.length
     assert json.loads(vocab.decode(target_canvas(template, short, tok, cut=True)[1].tolist())) == short
