@@ -22,12 +22,13 @@ import torch
 
 _TRAILING = ",;:."       # punctuation after a word that may end the sentence, not the value
 _NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?")
+_GROUPED = re.compile(r"[$€£]?(-?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?)")     # "1,250.00", "$12,000"
 
 
 class SpanDrafter:
     """Spellings of every run of up to ``max_words`` words of one document, also without the
     punctuation that ends it (a JSON string of the run and, where the run is a JSON number,
-    the bare number)."""
+    the bare number; a number written with thousands separators also bare without them)."""
 
     def __init__(self, spellings: list[list[int]]) -> None:
         width = max((len(s) for s in spellings), default=0)
@@ -43,6 +44,7 @@ class SpanDrafter:
         runs |= {r.rstrip(_TRAILING) for r in runs} - {""}      # "Road East," also as "Road East"
         texts = [json.dumps(r, ensure_ascii=False) for r in sorted(runs)]
         texts += [r for r in sorted(runs) if _NUMBER.fullmatch(r)]
+        texts += [m[1].replace(",", "") for r in sorted(runs) if (m := _GROUPED.fullmatch(r))]
         return cls(tokenizer(texts, add_special_tokens=False).input_ids if texts else [])
 
     def best(self, logprobs: torch.Tensor, free: np.ndarray, written: np.ndarray,

@@ -101,9 +101,10 @@ def test_a_cut_stretch_competes_though_the_slot_must_close(tok, vocab):
 
 
 def test_numbers_are_also_offered_bare(tok):
-    drafter = SpanDrafter.for_prompt(tok, "total 12.50 paid")
+    drafter = SpanDrafter.for_prompt(tok, "total 12.50 paid, EUR 1,250.00 and $12,000.")
     spellings = {tok.decode(row[row >= 0].tolist()) for row in drafter.ids}
-    assert {'"12.50"', "12.50", '"total 12.50"'} <= spellings and "total" not in spellings
+    assert {'"12.50"', "12.50", '"total 12.50"', "1250.00", "12000", '"1,250.00"'} <= spellings
+    assert "total" not in spellings and "1,250.00" not in spellings
 
 
 def test_values_grow_by_words_then_close(tok, vocab):
