@@ -42,9 +42,10 @@ class SpanDrafter:
         words = prompt.split()
         runs = {" ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, min(len(words), i + max_words) + 1)}
         runs |= {r.rstrip(_TRAILING) for r in runs} - {""}      # "Road East," also as "Road East"
-        texts = [json.dumps(r, ensure_ascii=False) for r in sorted(runs)]
-        texts += [r for r in sorted(runs) if _NUMBER.fullmatch(r)]
-        texts += [m[1].replace(",", "") for r in sorted(runs) if (m := _GROUPED.fullmatch(r))]
+        ordered = sorted(runs)
+        texts = [json.dumps(r, ensure_ascii=False) for r in ordered]
+        texts += [r for r in ordered if _NUMBER.fullmatch(r)]
+        texts += [m[1].replace(",", "") for r in ordered if (m := _GROUPED.fullmatch(r))]
         return cls(tokenizer(texts, add_special_tokens=False).input_ids if texts else [])
 
     def best(self, logprobs: torch.Tensor, free: np.ndarray, written: np.ndarray,
