@@ -134,7 +134,8 @@ def test_training_smoke_and_resume(tmp_path, tiny):
 
 def test_merged_serving_copies_match_the_adapter(tiny):
     """The backend's merged canvas copy and adapter-free prompt copy compute what the peft
-    model does with the adapter switched off for the prompt and on for the canvas."""
+    model does with the adapter switched off for the prompt and on for the canvas. On a CPU
+    the canvas copy runs eager attention: the padded batch checks its additive mask."""
     model, tok, mask_id = tiny
     peft = add_adapter(random_causal_lm(tok, seed=4), rank=2)
     with torch.no_grad():
@@ -144,6 +145,7 @@ def test_merged_serving_copies_match_the_adapter(tiny):
     peft.eval()
     backend = AdaptedCausalBackend(peft, tok, mask_id, bf16=False)
     assert not hasattr(backend.canvas_model, "peft_config") and not hasattr(backend.prompt_model, "peft_config")
+    assert backend.canvas_model.config._attn_implementation == "eager"
     prompts, canvas = ["a prompt", "another, longer prompt"], torch.randint(10, 300, (2, 6))
     opens = [torch.arange(6), torch.tensor([0, 3])]
     got = backend.logits(backend.encode(prompts), canvas, opens)
