@@ -209,10 +209,12 @@ def denoise(states: list[CanvasState], backend: Backend, prompt_state,
                 now, confidence = set(), conf[sl].tolist()
                 copied = 0
                 held: set[int] = set()
-                if drafters and drafters[b].spans is not None:
-                    copied += _take_spans(state, drafters[b].spans, o, logits[sl], config.spans, now, held)
-                if drafters and drafters[b].copy is not None:
-                    copied += _take_drafts(state, drafters[b].copy, o, logits[sl], config.copy, now, held)
+                if drafters:
+                    row_of = _open_rows(o)
+                    if drafters[b].spans is not None:
+                        copied += _take_spans(state, drafters[b].spans, row_of, logits[sl], config.spans, now, held)
+                    if drafters[b].copy is not None:
+                        copied += _take_drafts(state, drafters[b].copy, row_of, logits[sl], config.copy, now, held)
                 done = 0
                 spread = config.spread if step < config.steps - 1 else None
                 for j in order:
@@ -249,7 +251,12 @@ class Drafters:
                    SpanDrafter.for_prompt(tokenizer, prompt) if config.spans else None)
 
 
-def _take_spans(state: CanvasState, drafter: SpanDrafter, opens: np.ndarray, logits: torch.Tensor,
+def _open_rows(opens: np.ndarray) -> dict[int, int]:
+    """Each open position's row in the step's logits (dict order: the positions' order)."""
+    return {int(p): j for j, p in enumerate(opens.tolist())}
+
+
+def _take_spans(state: CanvasState, drafter: SpanDrafter, row_of: dict[int, int], logits: torch.Tensor,
                 share: float, now: set[int], held: set[int]) -> int:
     """Grow each value as a stretch of the document (see :mod:`constrained.spans`); returns tokens committed.
 
@@ -260,7 +267,6 @@ def _take_spans(state: CanvasState, drafter: SpanDrafter, opens: np.ndarray, log
     which the step's other commits leave alone (they would fix the value's length early).
     """
     template = state.template
-    row_of = {int(p): j for j, p in enumerate(opens.tolist())}
     pad = template.vocab.tokenize_exact(" ")[0]
     taken = 0
     for region in template.regions:
@@ -296,16 +302,15 @@ def _take_spans(state: CanvasState, drafter: SpanDrafter, opens: np.ndarray, log
     return taken
 
 
-def _take_drafts(state: CanvasState, drafter: CopyDrafter, opens: np.ndarray, logits: torch.Tensor,
+def _take_drafts(state: CanvasState, drafter: CopyDrafter, row_of: dict[int, int], logits: torch.Tensor,
                  ratio: float, now: set[int], held: set[int]) -> int:
     """Commit copy-draft tokens after every committed run inside a value, left to right while
     each gets at least ``ratio`` of the best allowed token's probability; returns how many.
     Values span drafts are growing (``held``) are theirs to end."""
     template, tokens = state.template, state.tokens
-    row_of = {int(p): j for j, p in enumerate(opens.tolist())}
     floor = math.log(ratio)
     taken = 0
-    for p in opens.tolist():
+    for p in row_of:
         r = int(template.region_of[p])
         region = template.regions[r]
         if region.literal or p == region.start or tokens[p - 1] < 0 or tokens[p] >= 0 or p in held:

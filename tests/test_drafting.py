@@ -9,7 +9,7 @@ from constrained.backends.adapted_causal import AdaptedCausalBackend
 from constrained.backends.tiny import build_tokenizer, random_causal_lm
 from constrained.canvas import CanvasState
 from constrained.drafting import CopyDrafter
-from constrained.sampler import SamplingConfig, _take_drafts
+from constrained.sampler import SamplingConfig, _open_rows, _take_drafts
 
 SCHEMA = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 40}}, "required": ["city"]}
 
@@ -48,7 +48,7 @@ def test_drafts_copy_where_the_model_is_indifferent(tok):
     state, region, ids = _canvas_with_first_token(tok, "Long Road East")
     drafter = CopyDrafter.for_prompt(tok, "city: Long Road East, far away")
     opens = state.open_positions()
-    taken = _take_drafts(state, drafter, opens, torch.zeros(len(opens), state.template.vocab.size), 0.5, set(), set())
+    taken = _take_drafts(state, drafter, _open_rows(opens), torch.zeros(len(opens), state.template.vocab.size), 0.5, set(), set())
     value = state.template.vocab.decode(state.tokens[region.start: region.start + 3 + taken]).decode()
     assert taken >= 3 and value.startswith('"Long Road East')
 
@@ -59,7 +59,7 @@ def test_drafts_leave_values_that_span_drafts_hold_alone(tok):
     drafter = CopyDrafter.for_prompt(tok, "city: Long Road East, far away")
     opens = state.open_positions()
     held = set(range(region.start, region.start + region.length))
-    assert _take_drafts(state, drafter, opens, torch.zeros(len(opens), state.template.vocab.size), 0.5, set(), held) == 0
+    assert _take_drafts(state, drafter, _open_rows(opens), torch.zeros(len(opens), state.template.vocab.size), 0.5, set(), held) == 0
     assert len(state.open_positions()) == len(opens)
 
 
@@ -70,7 +70,7 @@ def test_drafts_stop_where_the_model_disagrees(tok):
     logits = torch.zeros(len(opens), state.template.vocab.size)
     proposal = drafter.propose(state.tokens[region.start: region.start + 3])
     logits[0, int(proposal[0])] = -5.0        # the first drafted position: far below the favourite
-    assert _take_drafts(state, drafter, opens, logits, 0.5, set(), set()) == 0
+    assert _take_drafts(state, drafter, _open_rows(opens), logits, 0.5, set(), set()) == 0
     assert state.tokens[region.start + 3] < 0
 
 
@@ -94,5 +94,5 @@ def test_drafts_stay_inside_the_canvas_block(tok):
     state, region, ids = _canvas_with_first_token(tok, "Long Road East")
     drafter = CopyDrafter.for_prompt(tok, "city: Long Road East")
     block = state.open_positions()[:2]
-    assert _take_drafts(state, drafter, block, torch.zeros(2, state.template.vocab.size), 0.5, set(), set()) == 2
+    assert _take_drafts(state, drafter, _open_rows(block), torch.zeros(2, state.template.vocab.size), 0.5, set(), set()) == 2
     assert state.tokens[block[-1] + 1] < 0

@@ -11,7 +11,7 @@ import constrained
 from constrained.backends.adapted_causal import AdaptedCausalBackend
 from constrained.backends.tiny import build_tokenizer, random_causal_lm
 from constrained.canvas import CanvasState
-from constrained.sampler import SamplingConfig, _take_spans
+from constrained.sampler import SamplingConfig, _open_rows, _take_spans
 from constrained.spans import SpanDrafter
 
 SCHEMA = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 40}}, "required": ["city"]}
@@ -115,13 +115,13 @@ def test_values_grow_by_words_then_close(tok, vocab):
     region = state.template.regions[0]
     logits = _favouring(tok, state, region, '"Road East"')
     held: set[int] = set()
-    assert _take_spans(state, drafter, state.open_positions(), logits, 0.5, set(), held) > 0
+    assert _take_spans(state, drafter, _open_rows(state.open_positions()), logits, 0.5, set(), held) > 0
     written = state.tokens[region.start: region.start + region.length]
     assert _spelled(vocab, written[written >= 0]) == '"Road East'
     still_open = {p for p in range(region.start, region.start + region.length) if state.tokens[p] < 0}
     assert still_open and still_open <= held          # the end waits for the next step
     logits = _favouring(tok, state, region, '"Road East"')
-    _take_spans(state, drafter, state.open_positions(), logits, 0.5, set(), set())
+    _take_spans(state, drafter, _open_rows(state.open_positions()), logits, 0.5, set(), set())
     assert state.is_complete()
     assert json.loads(state.text()) == {"city": "Road East"}
 
@@ -132,7 +132,7 @@ def test_a_value_unlike_any_stretch_is_left_to_the_model(tok, vocab):
     region = state.template.regions[0]
     logits = _favouring(tok, state, region, '"Quux Zed"')
     held: set[int] = set()
-    assert _take_spans(state, drafter, state.open_positions(), logits, 0.5, set(), held) == 0
+    assert _take_spans(state, drafter, _open_rows(state.open_positions()), logits, 0.5, set(), held) == 0
     assert not held and len(state.open_positions()) == region.length
 
 
