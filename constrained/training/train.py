@@ -181,7 +181,7 @@ def train(out: Path, steps: int, batch_size: int = 4, views: int = 2, lr: float 
         bar.set_postfix(loss=f"{loss.item():.3f}")
         if step % save_every == 0:
             _save(model, optimizer, step, time.perf_counter() - began, adapter_dir, state_file)
-    if step % save_every:                        # the last steps since a checkpoint
+    if step > start and step % save_every:       # steps ran since the last checkpoint
         _save(model, optimizer, step, time.perf_counter() - began, adapter_dir, state_file)
     bar.close()
     log.close()
