@@ -10,6 +10,7 @@ class SchemaError(ConstrainedError, ValueError):
     """A problem with a spec, located by a JSON pointer into it."""
 
     def __init__(self, message: str, pointer: str = "", keyword: str | None = None) -> None:
+        self.message = message
         self.pointer = pointer or "#"
         self.keyword = keyword
         where = f" at {self.pointer}" if keyword is None else f" (keyword '{keyword}' at {self.pointer})"

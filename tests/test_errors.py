@@ -16,9 +16,10 @@ def model():
 @pytest.mark.parametrize("schema, keyword, pointer", [
     ({"type": "object", "properties": {"a": {"type": "integer", "multipleOf": 3}}}, "multipleOf", "#/properties/a/multipleOf"),
     ({"type": "array", "items": {"type": "string"}, "uniqueItems": True, "minItems": 2}, "uniqueItems", "#/uniqueItems"),
-    ({"not": {"type": "string", "minLength": 2}}, "not", "#/not"),
+    ({"not": {"type": "object", "required": ["a"]}}, "required", "#/not/required"),
     ({"type": "array", "contains": {"type": "integer"}}, "contains", "#/contains"),
-    ({"properties": {"a": {"if": {"type": "string"}, "then": {"maxLength": 2}}}}, "if", "#/properties/a/if"),
+    ({"properties": {"a": {"type": "object", "if": {"minProperties": 1}, "then": {"required": ["b"]}}}},
+     "if", "#/properties/a/if"),
     ({"$ref": "https://example.com/schema.json"}, "$ref", "#"),
     ({"type": "string", "pattern": "^(?=a)b$"}, "pattern", "#/pattern"),
     ({"oneOf": [{"type": "string"}, {"type": "string", "maxLength": 2}]}, "oneOf", "#"),

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import SchemaTooComplexError
 from .distinct import distinct_rows
-from .regex import Alt, ByteSet, Counted, Intersect, Node, Repeat, Seq, Subsequence
+from .regex import Alt, ByteSet, Complement, Counted, Intersect, Node, Repeat, Seq, Subsequence
 
 DEAD = -1
 _UNBOUNDED = np.iinfo(np.int32).max
@@ -212,6 +212,8 @@ class _NFA:
             self.eps[after[-1]] += [e]
         elif isinstance(node, Intersect):
             self._embed(product(*(_compile_cached(it, self.counters) for it in node.items)), s, e)
+        elif isinstance(node, Complement):
+            self._embed(complement(_compile_cached(node.item, False)), s, e)
         else:
             raise TypeError(node)
         return s, e
@@ -447,6 +449,14 @@ def minimize(dfa: DFA) -> DFA:
     order = np.argsort(new_id)
     mapped = np.where(block_trans == DEAD, DEAD, new_id[np.where(block_trans == DEAD, 0, block_trans)])
     return _select(dfa, mapped[order].astype(np.int32), rep_of_block[order])
+
+
+def complement(dfa: DFA) -> DFA:
+    """DFA of every byte string ``dfa`` rejects; ``dfa`` must have no counted loops (a
+    count's bound cannot be flipped state by state)."""
+    sink = dfa.n_states
+    trans = np.vstack([np.where(dfa.trans == DEAD, sink, dfa.trans), np.full((1, 256), sink)])
+    return minimize(DFA(trans.astype(np.int32), np.append(~dfa.accept, True)))
 
 
 def product(*dfas: DFA) -> DFA:

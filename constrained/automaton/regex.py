@@ -59,6 +59,13 @@ class Intersect(Node):
 
 
 @dataclass(frozen=True)
+class Complement(Node):
+    """Every byte string ``item`` does not match (built by completing and flipping its DFA):
+    what ``not`` leaves of a value, once intersected with the value's own regex."""
+    item: Node
+
+
+@dataclass(frozen=True)
 class Subsequence(Node):
     """Some of ``items``, in order, with ``sep`` between consecutive ones (possibly none):
     an object's optional members. As a tree of the nodes above it is quadratic (each
@@ -153,6 +160,10 @@ def intersect(*items: Node) -> Node:
     return items[0] if len(items) == 1 else Intersect(tuple(items))
 
 
+def complement(item: Node) -> Node:
+    return Complement(item)
+
+
 def without_bounds_beyond(node: Node, limit: int) -> Node:
     """``node`` with every counted upper bound of ``limit`` or more dropped: where no value
     that long can fit, the bound constrains nothing, and a register up to it costs states."""
@@ -188,7 +199,7 @@ def min_length(node: Node) -> int | None:
     if isinstance(node, (Repeat, Counted)):
         m = min_length(node.item)
         return 0 if node.lo == 0 else (None if m is None else m * node.lo)
-    if isinstance(node, Subsequence):
+    if isinstance(node, (Subsequence, Complement)):
         return 0
     if isinstance(node, Intersect):
         lengths = [min_length(it) for it in node.items]

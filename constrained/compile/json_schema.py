@@ -15,12 +15,30 @@ from dataclasses import dataclass
 
 import jsonschema
 
-from ..automaton.regex import (EMPTY, Node, alt, byte_range, intersect, is_empty, lit, optional, repeat, seq, star,
-                               subsequence)
-from ..errors import (InvalidPatternError, SchemaError, SchemaTooComplexError, UnsatisfiableSchemaError,
-                      UnsupportedSchemaError)
-from .merge import ALL_TYPES, ANNOTATIONS, canonical, member_rule, merge, type_set
-from .numbers import FLOAT_SAFE, multiples_of, number_regex
+from ..automaton.regex import (
+    EMPTY,
+    Node,
+    alt,
+    byte_range,
+    intersect,
+    is_empty,
+    lit,
+    optional,
+    repeat,
+    seq,
+    star,
+    subsequence,
+)
+from ..errors import (
+    InvalidPatternError,
+    SchemaError,
+    SchemaTooComplexError,
+    UnsatisfiableSchemaError,
+    UnsupportedSchemaError,
+)
+from .merge import ALL_TYPES, ANNOTATIONS, TYPE_KEYWORDS, canonical, member_rule, merge
+from .negation import negated_schema, negation
+from .numbers import FLOAT_SAFE, bounds, multiples_of, number_regex
 from .one_of import exclusive_branches
 from .strings import json_string, other_than, string_parts
 
@@ -41,19 +59,10 @@ _HANDLED = {
 }
 # Keywords that constrain values in ways not handled yet: refusing beats emitting invalid output.
 _UNSUPPORTED = {
-    "not", "if", "then", "else", "unevaluatedProperties", "unevaluatedItems", "contains", "minContains",
+    "unevaluatedProperties", "unevaluatedItems", "contains", "minContains",
     "maxContains",
     "$dynamicRef", "$recursiveRef",
 }
-_TYPE_KEYWORDS = {
-    "object": {"properties", "required", "additionalProperties", "patternProperties", "propertyNames",
-               "minProperties", "maxProperties", "dependentRequired", "dependentSchemas", "dependencies"},
-    "array": {"items", "prefixItems", "minItems", "maxItems", "uniqueItems"},
-    "string": {"minLength", "maxLength", "pattern", "format"},
-    "number": {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"},
-}
-
-
 @dataclass(frozen=True)
 class Slot:
     """A run of open canvas positions whose bytes must spell a string of ``node``."""
@@ -182,7 +191,7 @@ class SchemaCompiler:
 
     def _inline_object(self, schema) -> bool:
         return (isinstance(schema, dict) and self.types_of(schema, "#") == ["object"]
-                and not ({"enum", "const", "anyOf", "oneOf"} & set(schema))
+                and not ({"enum", "const", "anyOf", "oneOf", "if"} & set(schema))
                 and bool(schema.get("required") or schema.get("properties")))
 
     def _object_parts(self, schema, pointer: str) -> list[Part]:
@@ -199,7 +208,7 @@ class SchemaCompiler:
             if required:
                 members.append((name, sub_schema, sub_ptr, True, None))
                 continue
-            v = self._value_at(sub_schema, sub_ptr)
+            v = self._optional_value(sub_schema, sub_ptr)
             if not is_empty(v.node):
                 members.append((name, sub_schema, sub_ptr, False, v))
         if members and not any(m[3] for m in members):
@@ -226,6 +235,14 @@ class SchemaCompiler:
         with self._entered(schema, pointer) as (resolved, ptr):
             return Value(EMPTY, 0) if resolved is None else self._value(resolved, ptr)
 
+    def _optional_value(self, schema, pointer: str) -> Value:
+        """The value of a member or item that may be left out: a schema no value satisfies
+        gives the empty language (the value is then never written) instead of an error."""
+        try:
+            return self._value_at(schema, pointer)
+        except UnsatisfiableSchemaError:
+            return Value(EMPTY, 0)
+
     def _value(self, schema, pointer: str) -> Value:
         self._subschemas += 1
         if self._subschemas > MAX_SUBSCHEMAS:
@@ -238,54 +255,48 @@ class SchemaCompiler:
         self._check_keywords(schema, pointer)
         if "enum" in schema or "const" in schema:
             return self._literals(schema, pointer)
+        if "if" in schema:
+            return self._conditional(schema, pointer)
         if "anyOf" in schema or "oneOf" in schema:
             return self._union(schema, pointer)
-        options = [self._typed(t, schema, pointer) for t in self.types_of(schema, pointer)]
+        options = [self._negated(self._typed(t, schema, pointer), t, schema, pointer)
+                   for t in self.types_of(schema, pointer)]
         return _union_values(options)
+
+    def _negated(self, value: Value, type_name: str, schema: dict, pointer: str) -> Value:
+        """``value`` (of one type) narrowed by ``schema``'s ``not``."""
+        rejected = negation(self, schema, type_name, pointer)
+        if rejected is None:
+            return value
+        literals = tuple(t for t in value.literals if self.accepts(schema, json.loads(t)))
+        return Value(intersect(value.node, rejected), value.chars, literals)
 
     def _check_keywords(self, schema: dict, pointer: str) -> None:
         for kw in schema:
             if kw in _UNSUPPORTED:
-                value = schema[kw]
-                if not (kw == "not" and self._excluded_types(schema, pointer) is not None):
-                    raise UnsupportedSchemaError(f"'{kw}' is not supported yet", _ptr(pointer, kw), kw)
-
-    def _excluded_types(self, schema: dict, pointer: str) -> set[str] | None:
-        """Types ruled out by ``not`` when it only names types (``not: {"type": ...}``); None
-        for any other form of ``not``."""
-        if "not" not in schema:
-            return set()
-        negated, _, _ = self._resolve(schema["not"], _ptr(pointer, "not"))
-        if negated is False:
-            return set()
-        if negated is True or negated == {}:
-            return set(ALL_TYPES)
-        if not isinstance(negated, dict) or set(negated) - ANNOTATIONS != {"type"}:
-            return None
-        excluded = type_set(negated["type"])
-        if "number" in excluded:
-            excluded.add("integer")
-        return excluded
+                raise UnsupportedSchemaError(f"'{kw}' is not supported yet", _ptr(pointer, kw), kw)
 
     def types_of(self, schema: dict, pointer: str = "#") -> list[str]:
+        """The JSON types we may emit for ``schema``: its ``type`` (or those its keywords
+        imply), less any type its ``not`` rules out entirely."""
         t = schema.get("type")
         if t is None:
-            inferred = [name for name, kws in _TYPE_KEYWORDS.items() if kws & set(schema)]
+            inferred = [name for name, kws in TYPE_KEYWORDS.items() if kws & set(schema)]
             types = inferred or list(ALL_TYPES)
         else:
             types = [t] if isinstance(t, str) else list(t)
-        excluded = self._excluded_types(schema, pointer) or set()
-        if "integer" in excluded and "number" in types and "number" not in excluded:
-            raise UnsupportedSchemaError("'not' integer beside number is not supported", _ptr(pointer, "not"), "not")
-        types = [x for x in types if x not in excluded]
         if "number" in types and "integer" in types:
             types.remove("integer")     # every integer is a number
-        return types
+        return [x for x in types if not _rules_out(negation(self, schema, x, pointer))]
 
     def flat(self, schema):
         """``schema`` with its $refs followed and its ``allOf`` merged."""
-        resolved, pointer, _ = self._resolve(schema, "#")
-        return self._flatten_all_of(resolved, pointer)
+        return self.flat_at(schema, "#")
+
+    def flat_at(self, schema, pointer: str):
+        """``schema``, found at ``pointer``, with its $refs followed and its ``allOf`` merged."""
+        resolved, ptr, _ = self._resolve(schema, pointer)
+        return self._flatten_all_of(resolved, ptr)
 
     def accepts(self, schema, value) -> bool:
         """Whether ``value`` is valid under ``schema``, a part of the root document."""
@@ -324,6 +335,29 @@ class SchemaCompiler:
         if not texts:
             raise UnsatisfiableSchemaError(f"no value of '{kw}' satisfies the schema", _ptr(pointer, kw), kw)
         return Value(alt(*(lit(t) for t in texts)), max(map(len, texts)), texts)
+
+    def _conditional(self, schema: dict, pointer: str) -> Value:
+        """``if``/``then``/``else`` as the union it means: values that pass ``if`` and ``then``,
+        and values that fail ``if`` and pass ``else``."""
+        rest = {k: v for k, v in schema.items() if k not in ("if", "then", "else")}
+        if_ptr = _ptr(pointer, "if")
+        condition = self.flat_at(schema["if"], if_ptr)
+        values, errors = [], []
+        for name, test in (("then", condition), ("else", negated_schema(self, condition, if_ptr))):
+            branch_ptr = _ptr(pointer, name)
+            branch = merge(merge(rest, test, if_ptr), self.flat_at(schema.get(name, True), branch_ptr), branch_ptr)
+            try:
+                values.append(self._value_at(branch, branch_ptr))
+            except UnsatisfiableSchemaError as exc:     # an impossible branch just drops out
+                errors.append(exc)
+            except UnsupportedSchemaError as exc:
+                if name == "else" and exc.pointer.startswith((branch_ptr + "/not", branch_ptr + "/anyOf")):
+                    raise UnsupportedSchemaError(f"'if' cannot be negated for 'else': {exc.message}",
+                                                 if_ptr, "if") from None
+                raise
+        if not values:
+            raise errors[0]
+        return _union_values(values)
 
     def _union(self, schema: dict, pointer: str) -> Value:
         kw = "anyOf" if "anyOf" in schema else "oneOf"
@@ -446,17 +480,7 @@ class SchemaCompiler:
         raise UnsupportedSchemaError(f"unknown type {type_name!r}", _ptr(pointer, "type"), "type")
 
     def _number(self, schema: dict, pointer: str, integer: bool) -> Value:
-        lo, hi = schema.get("minimum"), schema.get("maximum")
-        lo_x, hi_x = False, False
-        ex_lo, ex_hi = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
-        if isinstance(ex_lo, bool):          # draft 4 form
-            lo_x = ex_lo
-        elif ex_lo is not None and (lo is None or ex_lo >= lo):
-            lo, lo_x = ex_lo, True
-        if isinstance(ex_hi, bool):
-            hi_x = ex_hi
-        elif ex_hi is not None and (hi is None or ex_hi <= hi):
-            hi, hi_x = ex_hi, True
+        lo, hi, lo_x, hi_x = bounds(schema)
         step = schema.get("multipleOf")
         multiples = None if step is None else multiples_of(step)
         if step is not None and multiples is None:
@@ -486,8 +510,8 @@ class SchemaCompiler:
         if hi is not None and lo > hi:
             raise UnsatisfiableSchemaError(f"minItems {lo} > maxItems {hi}", _ptr(pointer, "minItems"), "minItems")
         prefix, items = self._item_rules(schema)
-        head = [self._value_at(s, _ptr(pointer, "prefixItems", i)) for i, s in enumerate(prefix)]
-        tail = self._value_at(items, _ptr(pointer, "items"))
+        head = [self._optional_value(s, _ptr(pointer, "prefixItems", i)) for i, s in enumerate(prefix)]
+        tail = self._optional_value(items, _ptr(pointer, "items"))
         if schema.get("uniqueItems") is True and (hi is None or hi > 1):
             return self._unique_array(head, tail, lo, hi, pointer)
         # An array of n items: the first min(n, len(prefix)) follow prefixItems, the rest items.
@@ -541,13 +565,18 @@ class SchemaCompiler:
     def _object(self, schema: dict, pointer: str) -> Value:
         members = []
         for name, sub, sub_ptr, required in self._members(schema, pointer):
-            v = self._value_at(sub, sub_ptr)
+            v = self._value_at(sub, sub_ptr) if required else self._optional_value(sub, sub_ptr)
             if is_empty(v.node) and required:
                 return Value(EMPTY, 0)
             if not is_empty(v.node):
                 key = self._key(schema, name, pointer)
                 members.append((seq(key.node, v.node), key.chars + v.chars, required))
         return Value(seq(lit("{"), _member_list(members), lit("}")), 2 + sum(c + 2 for _, c, _ in members))
+
+
+def _rules_out(rejected: Node | None) -> bool:
+    """Whether a ``not`` leaves no value of a type (``negation`` gave EMPTY)."""
+    return rejected is not None and is_empty(rejected)
 
 
 def _count(schema: dict, key: str, default: int | None = None) -> int | None:

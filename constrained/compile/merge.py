@@ -24,6 +24,14 @@ VALIDATION = {
     "minProperties", "maxProperties", "multipleOf", "uniqueItems", "contains", "minContains", "maxContains",
     "unevaluatedProperties", "unevaluatedItems", "$ref",
 }
+# Keywords that constrain one JSON type only (vacuous for values of any other type).
+TYPE_KEYWORDS = {
+    "object": {"properties", "required", "additionalProperties", "patternProperties", "propertyNames",
+               "minProperties", "maxProperties", "dependentRequired", "dependentSchemas", "dependencies"},
+    "array": {"items", "prefixItems", "minItems", "maxItems", "uniqueItems"},
+    "string": {"minLength", "maxLength", "pattern", "format"},
+    "number": {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"},
+}
 ALL_TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
 _LOWER = {"minimum", "minLength", "minItems", "minProperties"}
 _UPPER = {"maximum", "maxLength", "maxItems", "maxProperties"}
@@ -153,6 +161,8 @@ def merge(a, b, pointer: str = "#"):
             out[key] = x
         elif key == "const":
             return False
+        elif key == "not":              # neither x nor y: not (x or y)
+            out[key] = {"anyOf": [x, y]}
         else:
             raise UnsupportedSchemaError(f"cannot combine two different '{key}' values", pointer, key)
     for bound, flag in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):

@@ -109,6 +109,23 @@ def _nonneg(lo: Decimal | None, lo_strict: bool, hi: Decimal | None, hi_strict: 
     return intersect(*parts)
 
 
+def bounds(schema: dict) -> tuple:
+    """(minimum, maximum, minimum exclusive, maximum exclusive) of a number schema, read from
+    every draft's spelling (draft 4 marks an exclusive bound with a boolean flag)."""
+    lo, hi = schema.get("minimum"), schema.get("maximum")
+    lo_x, hi_x = False, False
+    ex_lo, ex_hi = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
+    if isinstance(ex_lo, bool):
+        lo_x = ex_lo
+    elif ex_lo is not None and (lo is None or ex_lo >= lo):
+        lo, lo_x = ex_lo, True
+    if isinstance(ex_hi, bool):
+        hi_x = ex_hi
+    elif ex_hi is not None and (hi is None or ex_hi <= hi):
+        hi, hi_x = ex_hi, True
+    return lo, hi, lo_x, hi_x
+
+
 def number_regex(minimum=None, maximum=None, exclusive_minimum=False, exclusive_maximum=False,
                  integer: bool = False) -> Node:
     """Decimal text of every number (integer if asked) in the given range."""

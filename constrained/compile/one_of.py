@@ -79,13 +79,13 @@ def _shape(c: _Compiler, schema) -> _Shape:
         emits = accepts = _with_numbers(_json_type(v) for v in literals)
     else:
         accepts = _with_numbers(type_set(schema["type"]) if "type" in schema else ALL_TYPES)
-        union = "anyOf" in schema or "oneOf" in schema
+        union = bool({"anyOf", "oneOf", "if"} & set(schema))
         emits = accepts if "type" in schema or union else _with_numbers(c.types_of(schema))
     props = schema.get("properties") or {}
     required = list(schema.get("required") or [])
     forbidden = {k for k, sub in props.items() if c.flat(sub) is False}
     keys = None
-    if not {"anyOf", "oneOf"} & set(schema):      # a nested union may add its own members
+    if not {"anyOf", "oneOf", "if"} & set(schema):      # a nested union may add its own members
         keys = set(props) | set(required)
         for targets in [*(schema.get("dependentRequired") or {}).values(),
                         *(schema.get("dependencies") or {}).values()]:

@@ -1,0 +1,139 @@
+"""``not``: what a negated schema leaves of each JSON type, as a regex over the value's text.
+
+A value satisfies ``not N`` exactly when ``N`` rejects it, so per type we need the texts ``N``
+accepts and take their complement. That is exact, or errs on the narrow side, where ``N``
+constrains a type by:
+
+- ``type`` alone (the whole type is ruled out);
+- for strings, its length, ``pattern`` and ``enum``/``const``: a character has the same JSON
+  encodings in every string regex we build, so a complement over them is a complement over
+  decoded strings; a pattern is read as a superset of what it matches (``format`` is
+  ignored, as a validator may accept anything), so its complement can only narrow;
+- for numbers, its bounds and ``enum``/``const``: the rest of an interval is two intervals,
+  and a number other than ``v`` is one below or above it;
+- for booleans and null, ``enum``/``const``.
+
+``N`` may be an ``anyOf`` of such schemas (``not`` of a union is the intersection of the
+``not`` of each; merged ``allOf`` branches give that form). Any other ``N`` raises
+:class:`UnsupportedSchemaError` naming the keyword.
+"""
+from __future__ import annotations
+
+from ..automaton.regex import EMPTY, Node, alt, complement, intersect, lit, seq
+from ..errors import UnsupportedSchemaError
+from .merge import ALL_TYPES, TYPE_KEYWORDS, VALIDATION, type_set
+from .numbers import bounds, number_regex
+from .strings import json_char, json_string, string_parts
+
+_ANY_TYPE = {"type", "enum", "const"}
+_LITERAL_TYPES = {"boolean": ("true", "false"), "null": ("null",)}
+
+
+def negation(compiler, schema: dict, type_name: str, pointer: str) -> Node | None:
+    """The regex a value of ``type_name`` must match for ``schema``'s ``not`` to hold: None
+    when every value of the type passes, EMPTY when none does."""
+    if "not" not in schema:
+        return None
+    ptr = pointer + "/not"
+    return _rejected(compiler, compiler.flat_at(schema["not"], ptr), type_name, ptr)
+
+
+def negated_schema(compiler, condition, pointer: str):
+    """A schema of the values ``condition`` rejects (what ``else`` adds to its branch).
+
+    An ``if`` that tests object members (``properties``/``required``, the usual discriminator)
+    becomes an ``anyOf`` of the ways to fail it: a listed member absent, or present with a
+    value its schema rejects (a ``not`` on that value), or a value of another ``type``.
+    Anything else is ``{"not": condition}``, left to :func:`negation`.
+    """
+    if condition is True or condition is False:
+        return not condition
+    keys = set(condition) & VALIDATION
+    if not keys:
+        return False
+    if keys - {"type", "properties", "required"} or not keys & {"properties", "required"}:
+        return {"not": condition}
+    types = type_set(condition.get("type", ALL_TYPES))
+    if "object" not in types:                          # member tests are vacuous there
+        return {"not": {"type": sorted(types)}}
+    ways = [{"not": {"type": sorted(types)}}] if "type" in keys else []
+    ways += [{"type": "object", "properties": {name: False}} for name in condition.get("required") or []]
+    ways += [{"type": "object", "required": [name], "properties": {name: {"not": sub}}}
+             for name, sub in (condition.get("properties") or {}).items()]
+    return {"anyOf": ways} if ways else {"not": {"type": "object"}}
+
+
+def _rejected(compiler, negated, t: str, ptr: str) -> Node | None:
+    """Texts of type ``t`` that ``negated`` rejects (None: all of them; EMPTY: none)."""
+    if negated is False:
+        return None
+    keys = set(negated) & VALIDATION if isinstance(negated, dict) else set()
+    if not keys:                                       # true, {}, or annotations only
+        return EMPTY
+    if keys == {"anyOf"}:
+        parts = [_rejected(compiler, compiler.flat_at(branch, f"{ptr}/anyOf/{i}"), t, f"{ptr}/anyOf/{i}")
+                 for i, branch in enumerate(negated["anyOf"])]
+        parts = [p for p in parts if p is not None]
+        return intersect(*parts) if parts else None
+    family = "number" if t == "integer" else t
+    if "type" in keys:
+        types = type_set(negated["type"])
+        if t == "number" and "integer" in types and "number" not in types:
+            raise UnsupportedSchemaError("'not' integer beside number is not supported", ptr, "not")
+        if family not in types and t not in types:
+            return None
+    own = keys & (TYPE_KEYWORDS.get(family, set()) | {"enum", "const"})
+    others = keys - own - _ANY_TYPE - set().union(*TYPE_KEYWORDS.values())
+    if others:
+        keyword = min(others)
+        raise UnsupportedSchemaError(f"'not' with '{keyword}' is not supported", f"{ptr}/{keyword}", keyword)
+    values = None
+    if own & {"enum", "const"}:
+        listed = [negated["const"]] if "const" in negated else list(negated["enum"])
+        values = [v for v in listed if _is_type(v, t) and compiler.accepts(negated, v)]
+        if not values:
+            return None                     # no value of this type is listed: all pass
+    if family in ("array", "object") and own:
+        keyword = min(own)
+        raise UnsupportedSchemaError(f"'not' with '{keyword}' on {t}s is not supported", f"{ptr}/{keyword}", keyword)
+    if not own:
+        return EMPTY                        # N accepts every value of this type
+    if t in _LITERAL_TYPES:
+        texts = {"true" if v is True else "false" if v is False else "null" for v in values}
+        return alt(*(lit(x) for x in _LITERAL_TYPES[t] if x not in texts))
+    if family == "string":
+        return complement(_strings(negated, values, ptr))
+    return _other_numbers(negated, values, ptr)
+
+
+def _strings(negated: dict, values: list | None, ptr: str) -> Node:
+    """Every spelling we may write of a string ``negated`` may accept."""
+    if values is not None:                  # already checked against the other keywords
+        return alt(*(seq(lit('"'), *(json_char([(ord(c), ord(c))]) for c in v), lit('"')) for v in values))
+    lo, hi, content = string_parts(negated, ptr, accepted=True)
+    return json_string(lo, hi, intersect(*content) if content else None)
+
+
+def _other_numbers(negated: dict, values: list | None, ptr: str) -> Node:
+    """Numbers outside ``negated``'s range, or other than each of its listed values."""
+    if "multipleOf" in negated:
+        raise UnsupportedSchemaError("'not' with 'multipleOf' is not supported", f"{ptr}/multipleOf", "multipleOf")
+    if values is not None:
+        return intersect(*(alt(number_regex(maximum=v, exclusive_maximum=True),
+                               number_regex(minimum=v, exclusive_minimum=True)) for v in values))
+    lo, hi, lo_x, hi_x = bounds(negated)
+    below = number_regex(maximum=lo, exclusive_maximum=not lo_x) if lo is not None else EMPTY
+    above = number_regex(minimum=hi, exclusive_minimum=not hi_x) if hi is not None else EMPTY
+    return alt(below, above)
+
+
+def _is_type(value, t: str) -> bool:
+    if t == "null":
+        return value is None
+    if t == "boolean":
+        return isinstance(value, bool)
+    if t in ("number", "integer"):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if t == "string":
+        return isinstance(value, str)
+    return isinstance(value, list if t == "array" else dict)

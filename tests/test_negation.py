@@ -1,0 +1,85 @@
+"""``not``: a value's regex keeps exactly the values the negated schema rejects."""
+import itertools
+import json
+
+import jsonschema
+import pytest
+
+from constrained import UnsupportedSchemaError
+from constrained.automaton.dfa import compile_dfa
+from constrained.compile.json_schema import SchemaCompiler
+from constrained.compile.negation import negated_schema
+
+STRINGS = ["".join(p) for n in range(4) for p in itertools.product('ab"é', repeat=n)]
+INTEGERS = list(range(-4, 5))
+NUMBERS = [x / 2 for x in range(-8, 9)] + INTEGERS
+LITERALS = [True, False, None]
+
+
+def _accepted(schema, probes):
+    """(probes the compiled value regex matches, probes a validator accepts)."""
+    (slot,) = SchemaCompiler(schema).layout()
+    dfa = compile_dfa(slot.node)
+    validator = jsonschema.Draft202012Validator(schema)
+    ours = [v for v in probes if dfa.matches(json.dumps(v, ensure_ascii=False).encode())]
+    theirs = [v for v in probes if validator.is_valid(v)]
+    return ours, theirs
+
+
+@pytest.mark.parametrize("schema, probes", [
+    ({"type": "string", "not": {"pattern": "^a"}}, STRINGS),
+    ({"type": "string", "not": {"pattern": "b"}}, STRINGS),
+    ({"type": "string", "not": {"maxLength": 1}}, STRINGS),
+    ({"type": "string", "not": {"minLength": 1, "maxLength": 2, "pattern": "a$"}}, STRINGS),
+    ({"type": "string", "not": {"enum": ["a", 'b"', "é", 3]}}, STRINGS),
+    ({"type": "string", "not": {"const": ""}}, STRINGS),
+    ({"type": "string", "allOf": [{"not": {"const": "a"}}, {"not": {"pattern": "^b"}}]}, STRINGS),
+    ({"type": "number", "not": {"minimum": -1, "exclusiveMaximum": 2.5}}, NUMBERS),
+    ({"type": "number", "not": {"exclusiveMinimum": 0}}, NUMBERS),
+    ({"type": "number", "not": {"enum": [0, 1.5, "0"]}}, NUMBERS),
+    ({"type": "integer", "not": {"enum": [0, 2.0]}}, INTEGERS),
+    ({"type": "integer", "not": {"anyOf": [{"maximum": -2}, {"const": 3}]}}, INTEGERS),
+    ({"type": ["boolean", "null"], "not": {"enum": [False, None, 0]}}, LITERALS),
+    ({"type": ["boolean", "null", "string"], "not": {"type": "string"}}, LITERALS + STRINGS),
+    ({"type": ["null", "string"], "not": {"pattern": "a"}}, LITERALS + STRINGS),
+])
+def test_not_keeps_exactly_what_the_negated_schema_rejects(schema, probes):
+    ours, theirs = _accepted(schema, probes)
+    assert ours == theirs and ours
+
+
+@pytest.mark.parametrize("negated, keyword", [
+    ({"multipleOf": 2}, "multipleOf"),
+    ({"required": ["a"]}, "required"),
+    ({"oneOf": [{"const": 1}]}, "oneOf"),
+    ({"enum": [[1]]}, "enum"),
+])
+def test_unsupported_negations_name_their_keyword(negated, keyword):
+    with pytest.raises(UnsupportedSchemaError) as info:
+        SchemaCompiler({"type": ["integer", "object", "array"], "not": negated}).layout()
+    assert info.value.keyword == keyword and info.value.pointer.startswith("#/not")
+
+
+def test_an_impossible_optional_member_is_left_out():
+    schema = {"type": "object", "properties": {"a": {"type": "object", "enum": ["x"]}, "b": {"type": "integer"}},
+              "required": ["b"]}
+    parts = SchemaCompiler(schema).layout()
+    assert '"a"' not in "".join(p for p in parts if isinstance(p, str))
+
+
+OBJECTS = [{}, {"kind": "a"}, {"kind": "b"}, {"kind": 1}, {"x": 1}, {"kind": "a", "x": None}, {"x": "s"}]
+
+
+@pytest.mark.parametrize("condition", [
+    {"properties": {"kind": {"const": "a"}}},
+    {"properties": {"kind": {"const": "a"}}, "required": ["kind"]},
+    {"type": "object", "required": ["kind", "x"]},
+    {"properties": {"kind": {"type": "string"}, "x": {"type": "integer"}}},
+    {"type": ["object", "string"], "properties": {"x": {"type": "null"}}},
+    {"type": "integer", "properties": {"x": {"type": "null"}}},
+])
+def test_an_if_on_members_negates_to_the_ways_of_failing_it(condition):
+    negated = negated_schema(SchemaCompiler(condition), condition, "#/if")
+    for value in OBJECTS + LITERALS + ["s", 3]:
+        failed = not jsonschema.Draft202012Validator(condition).is_valid(value)
+        assert jsonschema.Draft202012Validator(negated).is_valid(value) == failed, value
