@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .automaton.dfa import DEAD, DFA, MAX_STATES, reached
+from .automaton.dfa import DEAD, DFA, reached
 from .automaton.distinct import distinct_columns
 from .bounded_cache import BoundedCache
 from .errors import SchemaTooComplexError
@@ -23,6 +23,7 @@ from .vocabulary import TokenVocabulary
 _SMALL = 32     # up to this many states a bool matrix product (~0.8 us) beats walking the edges
                 # (~2 us); numpy's bool product does not scale: 24 us at 300 states. Edges cost in
                 # proportion to their number (0.3 ms for 360k), where a dense matrix costs n^2 bytes
+MAX_TABLE = 32_000_000   # entries of a counted automaton's transition table (int32: 128 MB)
 _CLASS_TRIES: BoundedCache = BoundedCache(32)          # (vocabulary, byte partition) -> _ClassTrie
 
 
@@ -150,8 +151,9 @@ class _Walk:
         width = np.where(seg >= 0, self.top[seg] + 1, 1)
         off = np.concatenate([[0], np.cumsum(width)])
         total = int(off[-1])
-        if total > MAX_STATES:
-            raise SchemaTooComplexError(f"length bounds need {total} automaton states (limit {MAX_STATES})")
+        if total * columns.shape[1] > MAX_TABLE:
+            raise SchemaTooComplexError(f"length bounds need {total} automaton states over {columns.shape[1]} "
+                                        f"token classes (limit {MAX_TABLE:,} table entries)")
         nxt = np.full((total + 1, columns.shape[1]), total, np.int32)
         for q in range(n):
             k = seg[q]

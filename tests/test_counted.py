@@ -116,3 +116,13 @@ def test_bound_beyond_any_canvas_is_dropped():
     started = time.perf_counter()
     automaton = TokenAutomaton(compile_dfa(capped), VOCAB)
     assert automaton.dead < 50 and time.perf_counter() - started < 5
+
+
+def test_a_count_table_over_its_limit_is_a_typed_error(monkeypatch):
+    import constrained.token_automaton as ta
+    from constrained import SchemaTooComplexError
+    monkeypatch.setattr(ta, "MAX_TABLE", 5_000)
+    dfa = compile_dfa(json_string(0, 777))
+    with pytest.raises(SchemaTooComplexError, match="777|table entries"):
+        TokenAutomaton(dfa, VOCAB)
+    TokenAutomaton(compile_dfa(json_string(0, 7)), VOCAB)       # a small count still fits
