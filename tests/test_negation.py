@@ -20,7 +20,7 @@ def _accepted(schema, probes):
     """(probes the compiled value regex matches, probes a validator accepts)."""
     (slot,) = SchemaCompiler(schema).layout()
     dfa = compile_dfa(slot.node)
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = jsonschema.validators.validator_for(schema)(schema)
     ours = [v for v in probes if dfa.matches(json.dumps(v, ensure_ascii=False).encode())]
     theirs = [v for v in probes if validator.is_valid(v)]
     return ours, theirs
@@ -42,6 +42,12 @@ def _accepted(schema, probes):
     ({"type": ["boolean", "null"], "not": {"enum": [False, None, 0]}}, LITERALS),
     ({"type": ["boolean", "null", "string"], "not": {"type": "string"}}, LITERALS + STRINGS),
     ({"type": ["null", "string"], "not": {"pattern": "a"}}, LITERALS + STRINGS),
+    # a validator may ignore format: the listed value is then accepted, so it must be rejected
+    ({"type": "string", "not": {"enum": ["a", "b"], "format": "email"}}, STRINGS),
+    ({"type": "string", "not": {"maxLength": 2, "format": "date"}}, STRINGS),
+    # floats from 2**53 up are integers: compared exactly with integer texts
+    ({"type": "integer", "not": {"const": 1e23}}, [99999999999999991611392, 10 ** 23, 5]),
+    ({"type": "integer", "minimum": 1e23, "maximum": 1e23}, [99999999999999991611392, 10 ** 23]),
 ])
 def test_not_keeps_exactly_what_the_negated_schema_rejects(schema, probes):
     ours, theirs = _accepted(schema, probes)
@@ -83,3 +89,18 @@ def test_an_if_on_members_negates_to_the_ways_of_failing_it(condition):
     for value in OBJECTS + LITERALS + ["s", 3]:
         failed = not jsonschema.Draft202012Validator(condition).is_valid(value)
         assert jsonschema.Draft202012Validator(negated).is_valid(value) == failed, value
+
+
+def test_a_recursive_reference_under_not_is_a_typed_error():
+    schema = {"$defs": {"A": {"anyOf": [{"const": "a"}, {"$ref": "#/$defs/A"}]}}, "type": "string",
+              "not": {"$ref": "#/$defs/A"}}
+    with pytest.raises(UnsupportedSchemaError) as info:
+        SchemaCompiler(schema).layout()
+    assert info.value.keyword == "anyOf" and info.value.pointer.startswith("#/not")
+
+
+def test_drafts_without_if_ignore_it():
+    schema = {"$schema": "http://json-schema.org/draft-06/schema#", "type": "boolean",
+              "if": {"const": True}, "then": False, "else": False}
+    ours, theirs = _accepted(schema, LITERALS)
+    assert ours == theirs == [True, False]

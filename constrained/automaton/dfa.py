@@ -213,7 +213,7 @@ class _NFA:
         elif isinstance(node, Intersect):
             self._embed(product(*(_compile_cached(it, self.counters) for it in node.items)), s, e)
         elif isinstance(node, Complement):
-            self._embed(complement(_compile_cached(node.item, False)), s, e)
+            self._embed(negate(_compile_cached(node.item, False)), s, e)
         else:
             raise TypeError(node)
         return s, e
@@ -451,7 +451,7 @@ def minimize(dfa: DFA) -> DFA:
     return _select(dfa, mapped[order].astype(np.int32), rep_of_block[order])
 
 
-def complement(dfa: DFA) -> DFA:
+def negate(dfa: DFA) -> DFA:
     """DFA of every byte string ``dfa`` rejects; ``dfa`` must have no counted loops (a
     count's bound cannot be flipped state by state)."""
     sink = dfa.n_states

@@ -59,10 +59,11 @@ _HANDLED = {
 }
 # Keywords that constrain values in ways not handled yet: refusing beats emitting invalid output.
 _UNSUPPORTED = {
-    "unevaluatedProperties", "unevaluatedItems", "contains", "minContains",
-    "maxContains",
-    "$dynamicRef", "$recursiveRef",
+    "unevaluatedProperties", "unevaluatedItems", "contains", "minContains", "maxContains", "$dynamicRef",
+    "$recursiveRef",
 }
+
+
 @dataclass(frozen=True)
 class Slot:
     """A run of open canvas positions whose bytes must spell a string of ``node``."""
@@ -117,6 +118,7 @@ class SchemaCompiler:
             raise UnsupportedSchemaError("draft 3 schemas are not supported", "#", "$schema")
         self._draft2020 = cls is jsonschema.Draft202012Validator
         self._siblings_apply = cls in (jsonschema.Draft201909Validator, jsonschema.Draft202012Validator)
+        self._conditionals = cls not in (jsonschema.Draft4Validator, jsonschema.Draft6Validator)
         if _has_nested_id(schema):
             raise UnsupportedSchemaError("nested '$id' (relative reference bases) is not supported", "#", "$id")
 
@@ -184,14 +186,14 @@ class SchemaCompiler:
         with self._entered(schema, pointer) as (resolved, ptr):
             if resolved is None:
                 return [Slot(EMPTY, 0, ptr)]
-            if self._inline_object(resolved):
+            if self._inline_object(resolved, ptr):
                 return self._object_parts(resolved, ptr)
             v = self._value(resolved, ptr)
             return [Slot(v.node, v.chars, ptr, v.literals)]
 
-    def _inline_object(self, schema) -> bool:
-        return (isinstance(schema, dict) and self.types_of(schema, "#") == ["object"]
-                and not ({"enum", "const", "anyOf", "oneOf", "if"} & set(schema))
+    def _inline_object(self, schema, pointer: str) -> bool:
+        return (isinstance(schema, dict) and self.types_of(schema, pointer) == ["object"]
+                and not ({"enum", "const", "anyOf", "oneOf"} & set(schema)) and not self._conditional_in(schema)
                 and bool(schema.get("required") or schema.get("properties")))
 
     def _object_parts(self, schema, pointer: str) -> list[Part]:
@@ -255,7 +257,7 @@ class SchemaCompiler:
         self._check_keywords(schema, pointer)
         if "enum" in schema or "const" in schema:
             return self._literals(schema, pointer)
-        if "if" in schema:
+        if self._conditional_in(schema):
             return self._conditional(schema, pointer)
         if "anyOf" in schema or "oneOf" in schema:
             return self._union(schema, pointer)
@@ -336,6 +338,10 @@ class SchemaCompiler:
             raise UnsatisfiableSchemaError(f"no value of '{kw}' satisfies the schema", _ptr(pointer, kw), kw)
         return Value(alt(*(lit(t) for t in texts)), max(map(len, texts)), texts)
 
+    def _conditional_in(self, schema: dict) -> bool:
+        """Whether ``schema`` has an ``if`` its draft reads (drafts 4 and 6 ignore it)."""
+        return "if" in schema and self._conditionals
+
     def _conditional(self, schema: dict, pointer: str) -> Value:
         """``if``/``then``/``else`` as the union it means: values that pass ``if`` and ``then``,
         and values that fail ``if`` and pass ``else``."""
@@ -350,8 +356,10 @@ class SchemaCompiler:
                 values.append(self._value_at(branch, branch_ptr))
             except UnsatisfiableSchemaError as exc:     # an impossible branch just drops out
                 errors.append(exc)
-            except UnsupportedSchemaError as exc:
-                if name == "else" and exc.pointer.startswith((branch_ptr + "/not", branch_ptr + "/anyOf")):
+            except UnsupportedSchemaError as exc:       # blame the if, unless else has such keywords
+                own = self.flat_at(schema.get("else", True), branch_ptr)
+                if name == "else" and not (isinstance(own, dict) and {"not", "anyOf"} & set(own)) \
+                        and exc.pointer.startswith((branch_ptr + "/not", branch_ptr + "/anyOf")):
                     raise UnsupportedSchemaError(f"'if' cannot be negated for 'else': {exc.message}",
                                                  if_ptr, "if") from None
                 raise

@@ -26,6 +26,7 @@ from .numbers import bounds, number_regex
 from .strings import json_char, json_string, string_parts
 
 _ANY_TYPE = {"type", "enum", "const"}
+MAX_NESTING = 16           # anyOf levels read inside one ``not`` (a recursive $ref stops here)
 _LITERAL_TYPES = {"boolean": ("true", "false"), "null": ("null",)}
 
 
@@ -63,15 +64,22 @@ def negated_schema(compiler, condition, pointer: str):
     return {"anyOf": ways} if ways else {"not": {"type": "object"}}
 
 
-def _rejected(compiler, negated, t: str, ptr: str) -> Node | None:
-    """Texts of type ``t`` that ``negated`` rejects (None: all of them; EMPTY: none)."""
+def _rejected(compiler, negated, t: str, ptr: str, depth: int = 0) -> Node | None:
+    """Texts of type ``t`` that ``negated`` rejects (None: all of them; EMPTY: none).
+
+    ``format`` is dropped first: a validator may ignore it, and then ``negated`` accepts
+    more, so its rejects must be read without it."""
     if negated is False:
         return None
+    if isinstance(negated, dict):
+        negated = {k: v for k, v in negated.items() if k != "format"}
     keys = set(negated) & VALIDATION if isinstance(negated, dict) else set()
     if not keys:                                       # true, {}, or annotations only
         return EMPTY
     if keys == {"anyOf"}:
-        parts = [_rejected(compiler, compiler.flat_at(branch, f"{ptr}/anyOf/{i}"), t, f"{ptr}/anyOf/{i}")
+        if depth >= MAX_NESTING:
+            raise UnsupportedSchemaError("'not' over a recursive or too deeply nested 'anyOf'", ptr, "anyOf")
+        parts = [_rejected(compiler, compiler.flat_at(branch, f"{ptr}/anyOf/{i}"), t, f"{ptr}/anyOf/{i}", depth + 1)
                  for i, branch in enumerate(negated["anyOf"])]
         parts = [p for p in parts if p is not None]
         return intersect(*parts) if parts else None
@@ -102,16 +110,20 @@ def _rejected(compiler, negated, t: str, ptr: str) -> Node | None:
         texts = {"true" if v is True else "false" if v is False else "null" for v in values}
         return alt(*(lit(x) for x in _LITERAL_TYPES[t] if x not in texts))
     if family == "string":
-        return complement(_strings(negated, values, ptr))
+        return _other_strings(negated, values, ptr)
     return _other_numbers(negated, values, ptr)
 
 
-def _strings(negated: dict, values: list | None, ptr: str) -> Node:
-    """Every spelling we may write of a string ``negated`` may accept."""
-    if values is not None:                  # already checked against the other keywords
-        return alt(*(seq(lit('"'), *(json_char([(ord(c), ord(c))]) for c in v), lit('"')) for v in values))
+def _other_strings(negated: dict, values: list | None, ptr: str) -> Node:
+    """Strings ``negated`` rejects: other than each listed value (already checked against
+    its other keywords), outside its pattern, or outside its length range (itself a range)."""
+    if values is not None:
+        return complement(alt(*(seq(lit('"'), *(json_char([(ord(c), ord(c))]) for c in v), lit('"'))
+                                for v in values)))
     lo, hi, content = string_parts(negated, ptr, accepted=True)
-    return json_string(lo, hi, intersect(*content) if content else None)
+    if content:
+        return complement(json_string(lo, hi, intersect(*content)))
+    return alt(json_string(0, lo - 1) if lo else EMPTY, json_string(hi + 1) if hi is not None else EMPTY)
 
 
 def _other_numbers(negated: dict, values: list | None, ptr: str) -> Node:

@@ -126,11 +126,21 @@ def bounds(schema: dict) -> tuple:
     return lo, hi, lo_x, hi_x
 
 
+def _exact(bound) -> Decimal:
+    """A bound as the decimal a validator compares with. Integer texts parse to exact ints,
+    which Python compares with a float exactly: a float from 2**53 up is an integer, taken
+    as such (1e23 is 99999999999999991611392). Smaller floats keep their shortest text,
+    which no integer and no text of at most 15 digits falls between (see FLOAT_SAFE)."""
+    if isinstance(bound, float) and abs(bound) >= 2 ** 53:
+        return Decimal(bound)
+    return Decimal(str(bound))
+
+
 def number_regex(minimum=None, maximum=None, exclusive_minimum=False, exclusive_maximum=False,
                  integer: bool = False) -> Node:
     """Decimal text of every number (integer if asked) in the given range."""
-    lo = None if minimum is None else Decimal(str(minimum))
-    hi = None if maximum is None else Decimal(str(maximum))
+    lo = None if minimum is None else _exact(minimum)
+    hi = None if maximum is None else _exact(maximum)
     zero = Decimal(0)
     parts: list[Node] = []
     # x ≥ 0 part
