@@ -261,13 +261,12 @@ class SchemaCompiler:
             return self._conditional(schema, pointer)
         if "anyOf" in schema or "oneOf" in schema:
             return self._union(schema, pointer)
-        options = [self._negated(self._typed(t, schema, pointer), t, schema, pointer)
-                   for t in self.types_of(schema, pointer)]
+        options = [self._negated(self._typed(t, schema, pointer), rejected, schema)
+                   for t, rejected in self._typed_negations(schema, pointer)]
         return _union_values(options)
 
-    def _negated(self, value: Value, type_name: str, schema: dict, pointer: str) -> Value:
-        """``value`` (of one type) narrowed by ``schema``'s ``not``."""
-        rejected = negation(self, schema, type_name, pointer)
+    def _negated(self, value: Value, rejected: Node | None, schema: dict) -> Value:
+        """``value`` (of one type) narrowed by what ``schema``'s ``not`` leaves of its type."""
         if rejected is None:
             return value
         literals = tuple(t for t in value.literals if self.accepts(schema, json.loads(t)))
@@ -281,6 +280,10 @@ class SchemaCompiler:
     def types_of(self, schema: dict, pointer: str = "#") -> list[str]:
         """The JSON types we may emit for ``schema``: its ``type`` (or those its keywords
         imply), less any type its ``not`` rules out entirely."""
+        return [t for t, _ in self._typed_negations(schema, pointer)]
+
+    def _typed_negations(self, schema: dict, pointer: str) -> list[tuple[str, Node | None]]:
+        """(type, what ``not`` leaves of it: see :func:`negation`) for each type we may emit."""
         t = schema.get("type")
         if t is None:
             inferred = [name for name, kws in TYPE_KEYWORDS.items() if kws & set(schema)]
@@ -289,7 +292,8 @@ class SchemaCompiler:
             types = [t] if isinstance(t, str) else list(t)
         if "number" in types and "integer" in types:
             types.remove("integer")     # every integer is a number
-        return [x for x in types if not _rules_out(negation(self, schema, x, pointer))]
+        pairs = [(x, negation(self, schema, x, pointer)) for x in types]
+        return [(x, rejected) for x, rejected in pairs if not _rules_out(rejected)]
 
     def flat(self, schema):
         """``schema`` with its $refs followed and its ``allOf`` merged."""
@@ -356,16 +360,22 @@ class SchemaCompiler:
                 values.append(self._value_at(branch, branch_ptr))
             except UnsatisfiableSchemaError as exc:     # an impossible branch just drops out
                 errors.append(exc)
-            except UnsupportedSchemaError as exc:       # blame the if, unless else has such keywords
-                own = self.flat_at(schema.get("else", True), branch_ptr)
-                if name == "else" and not (isinstance(own, dict) and {"not", "anyOf"} & set(own)) \
-                        and exc.pointer.startswith((branch_ptr + "/not", branch_ptr + "/anyOf")):
+            except UnsupportedSchemaError as exc:
+                if name == "else" and self._from_negated_if(exc, schema, branch_ptr):
                     raise UnsupportedSchemaError(f"'if' cannot be negated for 'else': {exc.message}",
                                                  if_ptr, "if") from None
                 raise
         if not values:
             raise errors[0]
         return _union_values(values)
+
+    def _from_negated_if(self, exc: SchemaError, schema: dict, else_ptr: str) -> bool:
+        """Whether an error in the ``else`` branch comes from the ``if`` it negates: it sits
+        under the branch's ``not``/``anyOf``, which ``else`` itself does not have."""
+        if not exc.pointer.startswith((else_ptr + "/not", else_ptr + "/anyOf")):
+            return False
+        own = self.flat_at(schema.get("else", True), else_ptr)
+        return not (isinstance(own, dict) and {"not", "anyOf"} & set(own))
 
     def _union(self, schema: dict, pointer: str) -> Value:
         kw = "anyOf" if "anyOf" in schema else "oneOf"

@@ -23,7 +23,7 @@ from ..automaton.regex import EMPTY, Node, alt, complement, intersect, lit, seq
 from ..errors import UnsupportedSchemaError
 from .merge import ALL_TYPES, TYPE_KEYWORDS, VALIDATION, type_set
 from .numbers import bounds, number_regex
-from .strings import json_char, json_string, string_parts
+from .strings import json_string, other_than, string_parts
 
 _ANY_TYPE = {"type", "enum", "const"}
 MAX_NESTING = 16           # anyOf levels read inside one ``not`` (a recursive $ref stops here)
@@ -118,8 +118,7 @@ def _other_strings(negated: dict, values: list | None, ptr: str) -> Node:
     """Strings ``negated`` rejects: other than each listed value (already checked against
     its other keywords), outside its pattern, or outside its length range (itself a range)."""
     if values is not None:
-        return complement(alt(*(seq(lit('"'), *(json_char([(ord(c), ord(c))]) for c in v), lit('"'))
-                                for v in values)))
+        return seq(lit('"'), other_than(values), lit('"'))
     lo, hi, content = string_parts(negated, ptr, accepted=True)
     if content:
         return complement(json_string(lo, hi, intersect(*content)))
