@@ -1,8 +1,8 @@
 """constrained: structured output from diffusion language models, valid by construction."""
 from .api import Generator, compile, default_model, generate, load
 from .errors import (CanvasTooSmallError, ConstrainedError, ContextTooLongError, EmptyPromptError,
-                     InvalidPatternError, ModelLoadError, OutputValidationError, SchemaError, SchemaTooComplexError,
-                     SlotFullWarning, UnsatisfiableSchemaError, UnsupportedSchemaError)
+                     InvalidPatternError, ModelLoadError, NarrowedSchemaWarning, OutputValidationError, SchemaError,
+                     SchemaTooComplexError, SlotFullWarning, UnsatisfiableSchemaError, UnsupportedSchemaError)
 from .sampler import SamplingConfig
 from .vocabulary import TokenVocabulary
 
@@ -11,4 +11,5 @@ __all__ = [
     "ConstrainedError", "SchemaError", "UnsupportedSchemaError", "UnsatisfiableSchemaError",
     "InvalidPatternError", "SchemaTooComplexError", "CanvasTooSmallError", "ContextTooLongError",
     "EmptyPromptError", "ModelLoadError", "OutputValidationError", "SlotFullWarning",
+    "NarrowedSchemaWarning",
 ]

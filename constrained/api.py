@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any, Generic, TypeVar
 
 from pydantic import TypeAdapter
@@ -9,7 +10,8 @@ from pydantic import TypeAdapter
 from .backends.base import Backend
 from .bounded_cache import BoundedCache
 from .compile.json_schema import SchemaCompiler
-from .errors import EmptyPromptError, ModelLoadError, OutputValidationError, SchemaTooComplexError
+from .errors import (EmptyPromptError, ModelLoadError, NarrowedSchemaWarning, OutputValidationError,
+                     SchemaTooComplexError)
 from .prompt import instruction
 from .sampler import DenoiseStats, SamplingConfig, fill
 from .template import TOKENS_PER_CHAR, CanvasTemplate
@@ -40,12 +42,29 @@ def compile(spec, vocab: TokenVocabulary, max_tokens: int = 2048,  # noqa: A001
     template = _TEMPLATES.get(key)
     if template is None:
         try:
-            template = CanvasTemplate.build(SchemaCompiler(schema).layout(), vocab, max_tokens, tokens_per_char)
+            template = _build(schema, vocab, max_tokens, tokens_per_char)
         except RecursionError:
             raise SchemaTooComplexError("the schema nests too deeply to compile") from None
         except MemoryError:
             raise SchemaTooComplexError("the schema's automata do not fit in this machine's memory") from None
         _TEMPLATES[key] = template
+    return template
+
+
+def _build(schema, vocab: TokenVocabulary, max_tokens: int, tokens_per_char: float) -> CanvasTemplate:
+    """The template; a slot whose automaton is too large is laid out narrower until it fits
+    (valid outputs still, see ``compile.narrowing``), with a warning naming it."""
+    compiler = SchemaCompiler(schema)
+    while True:
+        try:
+            template = CanvasTemplate.build(compiler.layout(), vocab, max_tokens, tokens_per_char)
+            break
+        except SchemaTooComplexError as exc:
+            if not compiler.narrow(exc.pointer, exc.message):
+                raise
+    for pointer, (narrowing, reason) in compiler.narrowed.items():
+        warnings.warn(NarrowedSchemaWarning(f"{pointer}: {reason}; laid out narrower: {narrowing.describe()}"),
+                      stacklevel=3)
     return template
 
 

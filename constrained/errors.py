@@ -30,7 +30,12 @@ class InvalidPatternError(SchemaError):
 
 
 class SchemaTooComplexError(ConstrainedError, ValueError):
-    """The automaton for a spec grew past the size limit."""
+    """The automaton for a spec grew past the size limit (at ``pointer``, where known)."""
+
+    def __init__(self, message: str, pointer: str | None = None) -> None:
+        self.message = message
+        self.pointer = pointer
+        super().__init__(message + ("" if pointer is None else f" at {pointer}"))
 
 
 class CanvasTooSmallError(ConstrainedError, ValueError):
@@ -51,6 +56,12 @@ class ModelLoadError(ConstrainedError, OSError):
 
 class OutputValidationError(ConstrainedError):
     """The decoded output failed validation; this is a bug in constrained, please report it."""
+
+
+class NarrowedSchemaWarning(UserWarning):
+    """A value was too large for one automaton and was laid out narrower: outputs still
+    validate, but some valid values (long strings, many items, deep optional members)
+    cannot be produced there."""
 
 
 class SlotFullWarning(UserWarning):

@@ -17,13 +17,15 @@ from .automaton.dfa import compile_dfa
 from .automaton.regex import Node, byteset, min_length, seq, star, without_bounds_beyond
 from .bounded_cache import BoundedCache
 from .compile.json_schema import Part
-from .errors import CanvasTooSmallError, UnsatisfiableSchemaError
+from .errors import CanvasTooSmallError, SchemaTooComplexError, UnsatisfiableSchemaError
 from .masks import MaskTable
 from .token_automaton import TokenAutomaton
 from .vocabulary import TokenVocabulary
 
 WHITESPACE = byteset(b" \n\t\r")
 TOKENS_PER_CHAR = 0.5      # slot sizing: generous for real vocabularies (~3-4 chars/token)
+MAX_SLOT_CHARS = 512       # slot sizing: a deep value's typical length counts every optional part at
+                           # every level; past this a slot starts here and grows if its value fills it
 
 
 @dataclass(frozen=True)
@@ -55,10 +57,13 @@ def _automaton(node: Node, vocab: TokenVocabulary, pointer: str = "#", max_token
     key = (node, vocab.content_hash)
     a = _AUTOMATA.get(key)
     if a is None:
-        dfa = compile_dfa(seq(node, star(WHITESPACE)))
-        if dfa.is_empty():
-            raise UnsatisfiableSchemaError("no JSON value satisfies the schema here", pointer)
-        a = _AUTOMATA[key] = TokenAutomaton(dfa, vocab)
+        try:
+            dfa = compile_dfa(seq(node, star(WHITESPACE)))
+            if dfa.is_empty():
+                raise UnsatisfiableSchemaError("no JSON value satisfies the schema here", pointer)
+            a = _AUTOMATA[key] = TokenAutomaton(dfa, vocab)
+        except SchemaTooComplexError as exc:       # name the slot, so that it can be narrowed
+            raise SchemaTooComplexError(exc.message, pointer) from None
     return a
 
 
@@ -117,7 +122,7 @@ class CanvasTemplate:
             if p.literals:
                 wanted = max(len(vocab.tokenize_exact(t)) for t in p.literals)
             else:
-                wanted = math.ceil(p.chars * tokens_per_char)
+                wanted = math.ceil(min(p.chars, MAX_SLOT_CHARS) * tokens_per_char)
             pieces.append(Piece(automaton=a, length=max(fewest, wanted), pointer=p.pointer, literal=bool(p.literals)))
             least.append(fewest)
         if sum(least) > max_tokens:

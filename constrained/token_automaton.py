@@ -23,7 +23,7 @@ from .vocabulary import TokenVocabulary
 _SMALL = 32     # up to this many states a bool matrix product (~0.8 us) beats walking the edges
                 # (~2 us); numpy's bool product does not scale: 24 us at 300 states. Edges cost in
                 # proportion to their number (0.3 ms for 360k), where a dense matrix costs n^2 bytes
-MAX_TABLE = 32_000_000   # entries of a counted automaton's transition table (int32: 128 MB)
+MAX_TABLE = 8_000_000    # entries of a counted automaton's transition table (int32: 32 MB; per-step work grows with it)
 _CLASS_TRIES: BoundedCache = BoundedCache(32)          # (vocabulary, byte partition) -> _ClassTrie
 
 
@@ -170,6 +170,27 @@ class _Walk:
         return nxt, self.dfa.accepts(base, np.arange(total) - off[base])
 
 
+class _Adjacency:
+    """Edges grouped by their first end: one step over a state set walks every edge when
+    many states are in it, and only the edges of its states when few are (most sets on a
+    large automaton: a position inside one string, one key, one number)."""
+
+    def __init__(self, src: np.ndarray, dst: np.ndarray, n: int) -> None:
+        self.src, self.dst, self.n = src, dst, n
+        self.first = np.searchsorted(src, np.arange(n + 1))      # edges of q: first[q]:first[q+1]
+
+    def step(self, states: np.ndarray) -> np.ndarray:
+        out = np.zeros(self.n, bool)
+        active = np.flatnonzero(states)
+        if len(active) * 16 > self.n:                           # dense: one pass over every edge
+            out[self.dst[states[self.src]]] = True
+            return out
+        begin, count = self.first[active], self.first[active + 1] - self.first[active]
+        offsets = np.repeat(begin - np.cumsum(count) + count, count)
+        out[self.dst[offsets + np.arange(len(offsets))]] = True
+        return out
+
+
 class TokenAutomaton:
     """``next[q, u]``: the state after reading any token of class sequence ``u`` from ``q``.
 
@@ -203,6 +224,9 @@ class TokenAutomaton:
         fresh = steps < n
         fresh[:, 1:] &= steps[:, 1:] != steps[:, :-1]          # each target once per state
         self.edge_src, self.edge_dst = np.nonzero(fresh)[0], steps[fresh]
+        self._out = _Adjacency(self.edge_src, self.edge_dst, n)       # sorted by source already
+        by_dst = np.argsort(self.edge_dst, kind="stable")
+        self._in = _Adjacency(self.edge_dst[by_dst], self.edge_src[by_dst], n)
         if n <= _SMALL:
             self.reach = np.zeros((n, n), bool)
             self.reach[self.edge_src, self.edge_dst] = True
@@ -214,17 +238,13 @@ class TokenAutomaton:
         """States reachable from ``states`` by one usable token."""
         if self.dead <= _SMALL:
             return states @ self.reach
-        out = np.zeros(self.dead, bool)
-        out[self.edge_dst[states[self.edge_src]]] = True
-        return out
+        return self._out.step(states)
 
     def backward_open(self, after: np.ndarray) -> np.ndarray:
         """States from which one usable token leads into ``after``."""
         if self.dead <= _SMALL:
             return self.reach @ after
-        out = np.zeros(self.dead, bool)
-        out[self.edge_src[after[self.edge_dst]]] = True
-        return out
+        return self._in.step(after)
 
     def forward_token(self, states: np.ndarray, token: int) -> np.ndarray:
         out = np.zeros(self.dead + 1, bool)

@@ -121,13 +121,14 @@ def test_dfas_read_the_coarse_trie_unless_they_split_a_utf8_role():
 @given(st.sampled_from(SLOTS), st.randoms(use_true_random=False))
 def test_open_steps_are_the_union_of_token_steps(schema, rng):
     """An open position reads any generable token: one step over the sets equals the union
-    of every token's step, forward and backward, for matrix and edge-list automata alike."""
+    of every token's step, forward and backward, for matrix and edge-list automata alike,
+    over many states or few."""
     vocab = TokenVocabulary.from_token_bytes([b""] + ALPHABET + SPANNING, special_ids=[0])
     (slot,) = SchemaCompiler(schema).layout()
     automaton = TokenAutomaton(compile_dfa(seq(slot.node, star(WHITESPACE))), vocab)
     n, tokens = automaton.dead, range(1, vocab.size)
-    for _ in range(4):
-        states = np.array([rng.random() < 0.3 for _ in range(n)], bool)
+    for density in (0.3, 0.3, 0.02, 1 / n):          # dense sets walk every edge, sparse ones their states'
+        states = np.array([rng.random() < density for _ in range(n)], bool)
         forward = np.any([automaton.forward_token(states, t) for t in tokens], axis=0)
         backward = np.any([automaton.backward_token(states, t) for t in tokens], axis=0)
         assert (automaton.forward_open(states) == forward).all()

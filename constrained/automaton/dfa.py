@@ -22,11 +22,12 @@ import numpy as np
 
 from ..errors import SchemaTooComplexError
 from .distinct import distinct_rows
-from .regex import Alt, ByteSet, Complement, Counted, Intersect, Node, Repeat, Seq, Subsequence
+from .regex import Alt, ByteSet, Complement, Counted, Intersect, Node, Repeat, Seq, Subsequence, unrolled_size
 
 DEAD = -1
 _UNBOUNDED = np.iinfo(np.int32).max
 MAX_STATES = 50_000
+MAX_NFA_STATES = 40 * MAX_STATES
 MAX_REFINE_ROUNDS = 48
 
 
@@ -140,7 +141,7 @@ class _NFA:
         self.eps.append([])
         self.edges.append([])
         self.segment_of.append(-1)
-        if len(self.eps) > 40 * MAX_STATES:
+        if len(self.eps) > MAX_NFA_STATES:
             raise SchemaTooComplexError("the expression is too large to compile")
         return len(self.eps) - 1
 
@@ -306,6 +307,8 @@ def compile_dfa(node: Node, counters: bool = True) -> DFA:
 
 @lru_cache(maxsize=4096)
 def _compile_cached(node: Node, counters: bool) -> DFA:
+    if unrolled_size(node) > MAX_NFA_STATES // 2:       # fail in microseconds, not in seconds of building
+        raise SchemaTooComplexError("the expression is too large to compile")
     nfa = _NFA(counters)
     start, end = nfa.build(node)
     bitsets = {bits for edges in nfa.edges for bits, _ in edges}

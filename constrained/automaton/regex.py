@@ -16,23 +16,41 @@ class Node:
     """Base class of the AST."""
 
 
+def _hashed_once(cls):
+    """Hash a node once: trees are deep, and they are cache keys again and again."""
+    by_fields = cls.__hash__
+
+    def __hash__(self) -> int:
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = by_fields(self)
+            object.__setattr__(self, "_hash", h)
+        return h
+    cls.__hash__ = __hash__
+    return cls
+
+
+@_hashed_once
 @dataclass(frozen=True)
 class ByteSet(Node):
     """One byte out of ``bits`` (a 256-bit integer: bit b set means byte b allowed)."""
     bits: int
 
 
+@_hashed_once
 @dataclass(frozen=True)
 class Seq(Node):
     items: tuple[Node, ...]
 
 
+@_hashed_once
 @dataclass(frozen=True)
 class Alt(Node):
     """Union; ``Alt(())`` is the empty language."""
     items: tuple[Node, ...]
 
 
+@_hashed_once
 @dataclass(frozen=True)
 class Repeat(Node):
     """``item{lo,hi}``; ``hi=None`` means unbounded."""
@@ -41,6 +59,7 @@ class Repeat(Node):
     hi: int | None
 
 
+@_hashed_once
 @dataclass(frozen=True)
 class Counted(Node):
     """``item{lo,hi}`` where ``item`` is one character of a prefix-free code (e.g. a JSON
@@ -52,12 +71,14 @@ class Counted(Node):
     hi: int | None           # None: no upper bound (counts saturate at ``lo``)
 
 
+@_hashed_once
 @dataclass(frozen=True)
 class Intersect(Node):
     """Strings in every item's language (built by a product of DFAs)."""
     items: tuple[Node, ...]
 
 
+@_hashed_once
 @dataclass(frozen=True)
 class Complement(Node):
     """Every byte string ``item`` does not match (built by completing and flipping its DFA):
@@ -65,6 +86,7 @@ class Complement(Node):
     item: Node
 
 
+@_hashed_once
 @dataclass(frozen=True)
 class Subsequence(Node):
     """Some of ``items``, in order, with ``sep`` between consecutive ones (possibly none):
@@ -167,18 +189,44 @@ def complement(item: Node) -> Node:
 def without_bounds_beyond(node: Node, limit: int) -> Node:
     """``node`` with every counted upper bound of ``limit`` or more dropped: where no value
     that long can fit, the bound constrains nothing, and a register up to it costs states."""
-    if isinstance(node, Counted):
-        return Counted(node.item, node.lo, None) if node.hi is not None and node.hi >= limit else node
-    if isinstance(node, (Seq, Alt, Intersect)):
-        items = tuple(without_bounds_beyond(it, limit) for it in node.items)
-        return node if items == node.items else type(node)(items)
-    if isinstance(node, Repeat):
-        item = without_bounds_beyond(node.item, limit)
-        return node if item == node.item else Repeat(item, node.lo, node.hi)
-    if isinstance(node, Subsequence):
-        items = tuple(without_bounds_beyond(it, limit) for it in node.items)
-        return node if items == node.items else Subsequence(items, node.sep)
-    return node
+    memo: dict[int, Node] = {}          # shared subtrees are rewritten once
+
+    def cut(n: Node) -> Node:
+        if id(n) not in memo:
+            memo[id(n)] = out = n
+            if isinstance(n, Counted) and n.hi is not None and n.hi >= limit:
+                out = Counted(n.item, n.lo, None)
+            elif isinstance(n, (Seq, Alt, Intersect, Subsequence)):
+                items = tuple(map(cut, n.items))
+                if any(a is not b for a, b in zip(items, n.items)):
+                    out = Subsequence(items, n.sep) if isinstance(n, Subsequence) else type(n)(items)
+            elif isinstance(n, Repeat) and cut(n.item) is not n.item:
+                out = Repeat(cut(n.item), n.lo, n.hi)
+            memo[id(n)] = out
+        return memo[id(n)]
+    return cut(node)
+
+
+def unrolled_size(node: Node) -> int:
+    """Leaves of ``node`` with bounded repeats unrolled: about half the states of its Thompson
+    NFA, known before building it (an intersection or complement counts one: its automaton
+    is built apart)."""
+    memo: dict[int, int] = {}
+
+    def size(n: Node) -> int:
+        if id(n) not in memo:
+            if isinstance(n, (Seq, Alt)):
+                memo[id(n)] = sum(map(size, n.items)) or 1
+            elif isinstance(n, Repeat):
+                memo[id(n)] = size(n.item) * max(1, n.lo + (1 if n.hi is None else n.hi - n.lo))
+            elif isinstance(n, Counted):
+                memo[id(n)] = size(n.item)
+            elif isinstance(n, Subsequence):
+                memo[id(n)] = 2 * sum(map(size, n.items)) + len(n.items) * size(n.sep)
+            else:
+                memo[id(n)] = 1
+        return memo[id(n)]
+    return size(node)
 
 
 def min_length(node: Node) -> int | None:

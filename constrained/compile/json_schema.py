@@ -37,12 +37,12 @@ from ..errors import (
     UnsupportedSchemaError,
 )
 from .merge import ALL_TYPES, ANNOTATIONS, TYPE_KEYWORDS, canonical, member_rule, merge
+from .narrowing import FULL, NARROWER, Narrowing
 from .negation import negated_schema, negation
 from .numbers import FLOAT_SAFE, bounds, multiples_of, number_regex
 from .one_of import exclusive_branches
 from .strings import json_string, other_than, string_parts
 
-MAX_REF_DEPTH = 3          # how many times one $ref may recurse into itself
 MAX_REF_NESTING = 32       # how many $refs may be open at once (no canvas holds deeper values)
 MAX_SUBSCHEMAS = 10_000    # subschemas laid out per schema; 99.9% of real ones need under 3,500
 DEFAULT_STRING_CHARS = 24  # layout budget for a string with no maxLength
@@ -97,13 +97,16 @@ def _dumps(value) -> str:
 class SchemaCompiler:
     """Walks one JSON Schema; ``layout()`` gives the parts of its canvas."""
 
-    def __init__(self, schema, max_ref_depth: int = MAX_REF_DEPTH) -> None:
+    def __init__(self, schema) -> None:
         if not isinstance(schema, (dict, bool)):
             raise SchemaError(f"a JSON Schema must be an object or a boolean, got {type(schema).__name__}")
         self.root = schema
-        self.max_ref_depth = max_ref_depth
         self._ref_stack: list[str] = []
         self._subschemas = 0
+        self._levels: dict[str, int] = {}        # slot pointer -> how many times narrowed
+        self.narrowed: dict[str, tuple[Narrowing, str]] = {}     # slot pointer -> (narrowing, why)
+        self._narrowing = FULL                   # the narrowing of the slot being laid out
+        self._nest = 0                           # objects/arrays open in the slot being laid out
         try:
             cls = jsonschema.validators.validator_for(schema if isinstance(schema, dict) else {})
             cls.check_schema(schema)
@@ -124,6 +127,7 @@ class SchemaCompiler:
 
     # --- entry point -------------------------------------------------------------------
     def layout(self) -> list[Part]:
+        self._subschemas = 0
         parts = self._parts(self.root, "#")
         if any(isinstance(p, Slot) and is_empty(p.node) for p in parts):
             raise UnsatisfiableSchemaError("no JSON value satisfies this schema")
@@ -160,7 +164,7 @@ class SchemaCompiler:
         if refs and len(self._ref_stack) + len(refs) > MAX_REF_NESTING:
             return False
         for r in refs:
-            if self._ref_stack.count(r) >= self.max_ref_depth:
+            if self._ref_stack.count(r) >= self._narrowing.ref_depth:
                 return False
         self._ref_stack.extend(refs)
         return True
@@ -188,8 +192,34 @@ class SchemaCompiler:
                 return [Slot(EMPTY, 0, ptr)]
             if self._inline_object(resolved, ptr):
                 return self._object_parts(resolved, ptr)
-            v = self._value(resolved, ptr)
+            v = self._slot_value(lambda: self._value(resolved, ptr), ptr)
             return [Slot(v.node, v.chars, ptr, v.literals)]
+
+    # --- narrowing ---------------------------------------------------------------------
+    def narrow(self, pointer: str | None, reason: str) -> bool:
+        """Lay the slot at ``pointer`` out one level narrower from now on (see
+        :mod:`.narrowing`); False when it is already at the narrowest."""
+        level = self._levels.get(pointer, 0) if pointer is not None else len(NARROWER)
+        if level >= len(NARROWER):
+            return False
+        self._levels[pointer] = level + 1
+        self.narrowed[pointer] = (NARROWER[level], reason)
+        return True
+
+    def _slot_value(self, compute, pointer: str) -> Value:
+        """``compute()``, the value of the slot at ``pointer``, under that slot's narrowing;
+        narrower until it fits where it expands past ``MAX_SUBSCHEMAS``."""
+        while True:
+            level, counted = self._levels.get(pointer, 0), self._subschemas
+            self._narrowing = NARROWER[level - 1] if level else FULL
+            try:
+                return compute()
+            except SchemaTooComplexError as exc:
+                if not self.narrow(pointer, exc.message):
+                    raise
+                self._subschemas = counted
+            finally:
+                self._narrowing = FULL
 
     def _inline_object(self, schema, pointer: str) -> bool:
         return (isinstance(schema, dict) and self.types_of(schema, pointer) == ["object"]
@@ -210,7 +240,7 @@ class SchemaCompiler:
             if required:
                 members.append((name, sub_schema, sub_ptr, True, None))
                 continue
-            v = self._optional_value(sub_schema, sub_ptr)
+            v = self._slot_value(lambda: self._optional_value(sub_schema, sub_ptr), sub_ptr)
             if not is_empty(v.node):
                 members.append((name, sub_schema, sub_ptr, False, v))
         if members and not any(m[3] for m in members):
@@ -249,7 +279,8 @@ class SchemaCompiler:
         self._subschemas += 1
         if self._subschemas > MAX_SUBSCHEMAS:
             raise SchemaTooComplexError(f"the schema expands to over {MAX_SUBSCHEMAS} subschemas "
-                                        f"(mutually recursive $refs, each followed {self.max_ref_depth} deep)")
+                                        f"(mutually recursive $refs, each followed {self._narrowing.ref_depth} "
+                                        "deep)", pointer)
         if schema is True or schema == {}:
             return _any_value()
         if schema is False:
@@ -491,11 +522,19 @@ class SchemaCompiler:
             return self._number(schema, pointer, type_name == "integer")
         if type_name == "string":
             return self._string(schema, pointer)
-        if type_name == "array":
-            return self._array(schema, pointer)
-        if type_name == "object":
-            return self._object(schema, pointer)
+        if type_name in ("array", "object"):
+            with self._nested():
+                return self._array(schema, pointer) if type_name == "array" else self._object(schema, pointer)
         raise UnsupportedSchemaError(f"unknown type {type_name!r}", _ptr(pointer, "type"), "type")
+
+    @contextmanager
+    def _nested(self):
+        """Inside one more array or object of the slot (narrowing leaves deep optional parts out)."""
+        self._nest += 1
+        try:
+            yield
+        finally:
+            self._nest -= 1
 
     def _number(self, schema: dict, pointer: str, integer: bool) -> Value:
         lo, hi, lo_x, hi_x = bounds(schema)
@@ -519,7 +558,7 @@ class SchemaCompiler:
         lo, hi, content = string_parts(schema, pointer)
         if hi is not None and lo > hi:
             raise UnsatisfiableSchemaError(f"minLength {lo} > maxLength {hi}", _ptr(pointer, "minLength"), "minLength")
-        node = json_string(lo, hi, intersect(*content) if content else None)
+        node = json_string(lo, self._narrowing.string_max(lo, hi), intersect(*content) if content else None)
         typical = DEFAULT_STRING_CHARS if hi is None else min(hi, 2 * DEFAULT_STRING_CHARS)
         return Value(node, max(lo, typical) + 2)
 
@@ -527,6 +566,7 @@ class SchemaCompiler:
         lo, hi = _count(schema, "minItems", 0), _count(schema, "maxItems")
         if hi is not None and lo > hi:
             raise UnsatisfiableSchemaError(f"minItems {lo} > maxItems {hi}", _ptr(pointer, "minItems"), "minItems")
+        hi = self._narrowing.items_max(lo, hi, self._nest)
         prefix, items = self._item_rules(schema)
         head = [self._optional_value(s, _ptr(pointer, "prefixItems", i)) for i, s in enumerate(prefix)]
         tail = self._optional_value(items, _ptr(pointer, "items"))
@@ -583,6 +623,8 @@ class SchemaCompiler:
     def _object(self, schema: dict, pointer: str) -> Value:
         members = []
         for name, sub, sub_ptr, required in self._members(schema, pointer):
+            if not (required or self._narrowing.keeps_optional(self._nest)):
+                continue
             v = self._value_at(sub, sub_ptr) if required else self._optional_value(sub, sub_ptr)
             if is_empty(v.node) and required:
                 return Value(EMPTY, 0)

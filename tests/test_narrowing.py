@@ -1,0 +1,126 @@
+"""Values too large for one automaton are laid out narrower, never invalid: each level emits
+a subset of the level before, a warning names the slot, and running out of levels is the
+typed error naming it."""
+import json
+import warnings
+
+import jsonschema
+import pytest
+
+import constrained
+from constrained import NarrowedSchemaWarning, SchemaTooComplexError
+from constrained.automaton import dfa as dfa_module
+from constrained.automaton.dfa import compile_dfa
+from constrained.automaton.regex import Repeat, complement, intersect, lit, unrolled_size
+from constrained.compile.json_schema import SchemaCompiler, Slot
+from constrained.compile.narrowing import NARROWER, Narrowing
+
+TREE = {
+    "$defs": {"node": {"type": "object", "required": ["v"], "properties": {
+        "v": {"type": "string", "maxLength": 70},
+        "tags": {"type": "array", "maxItems": 6, "items": {"type": "string", "maxLength": 3}},
+        "kids": {"type": "array", "maxItems": 2, "items": {"$ref": "#/$defs/node"}}}}},
+    "type": "array", "maxItems": 5, "items": {"$ref": "#/$defs/node"},
+}
+RECORD = {
+    "type": "object", "anyOf": [{"required": ["a"]}, {"required": ["b"]}],
+    "properties": {"a": {"type": "string", "maxLength": 90}, "n": {"type": "integer"},
+                   "b": {"type": "array", "maxItems": 5, "items": {
+                       "type": "object", "properties": {"x": {"type": "string", "maxLength": 70},
+                                                        "y": {"type": "boolean"}}}}},
+}
+
+
+def _slot_at(compiler: SchemaCompiler, pointer: str) -> Slot:
+    return next(p for p in compiler.layout() if isinstance(p, Slot) and p.pointer == pointer)
+
+
+def _levels(schema, pointer: str = "#"):
+    """The slot at ``pointer`` laid out at every level, widest first."""
+    compiler = SchemaCompiler(schema)
+    out = [_slot_at(compiler, pointer).node]
+    while compiler.narrow(pointer, "test"):
+        out.append(_slot_at(compiler, pointer).node)
+    return out
+
+
+SMALL_TREE = {
+    "$defs": {"node": {"type": "object", "required": ["v"], "properties": {
+        "v": {"type": "integer"}, "t": {"type": "boolean"},
+        "kids": {"type": "array", "maxItems": 2, "items": {"$ref": "#/$defs/node"}}}}},
+    "type": "array", "maxItems": 2, "items": {"$ref": "#/$defs/node"},
+}
+
+
+@pytest.mark.parametrize("schema", [
+    {"type": "string", "maxLength": 70},
+    {"type": "array", "maxItems": 20, "items": {"type": "boolean"}},
+    SMALL_TREE,
+    {"type": "object", "anyOf": [{"required": ["a"]}, {"required": ["b"]}], "properties": {
+        "a": {"type": "integer"}, "b": {"type": "array", "maxItems": 5, "items": {
+            "type": "object", "properties": {"x": {"type": "boolean"}, "y": {"type": "array", "items": {}}}}}}},
+])
+def test_every_level_emits_a_subset_of_the_level_before(schema):
+    levels = _levels(schema)
+    assert len(levels) == len(NARROWER) + 1
+    for wider, narrower in zip(levels, levels[1:]):
+        assert compile_dfa(intersect(narrower, complement(wider))).is_empty()
+    assert not compile_dfa(intersect(levels[0], complement(levels[-1]))).is_empty()    # and it did narrow
+
+
+def test_narrowing_reads_each_bound():
+    n = Narrowing(max_length=10, max_items=3, optional_depth=1)
+    assert (n.string_max(0, 50), n.string_max(12, 50), n.string_max(0, None), n.string_max(0, 5)) == (10, 12, None, 5)
+    assert (n.items_max(0, 9, 1), n.items_max(5, 9, 1), n.items_max(0, None, 1), n.items_max(2, 9, 2)) == (3, 5, None, 2)
+    assert n.keeps_optional(1) and not n.keeps_optional(2)
+
+
+@pytest.fixture
+def small_automata(monkeypatch):
+    """A state limit low enough that the schemas here overflow it at full width."""
+    monkeypatch.setattr(dfa_module, "MAX_STATES", 400)
+    dfa_module._compile_cached.cache_clear()
+    yield
+    dfa_module._compile_cached.cache_clear()
+
+
+@pytest.mark.parametrize("schema", [TREE, RECORD, {"type": "object", "required": ["r"], "properties": {"r": RECORD}}])
+def test_a_narrowed_schema_warns_and_its_outputs_validate(small_automata, schema):
+    from constrained.backends.tiny import random_backend
+    backend = random_backend()
+    schema = {**schema, "title": f"narrowing test {id(schema)}"}        # not a template cached at full width
+    with pytest.warns(NarrowedSchemaWarning, match="laid out narrower"):
+        generator = constrained.Generator(schema, backend, steps=4)
+    validator = jsonschema.Draft202012Validator(schema)
+    for seed in range(4):
+        value = generator("Fill in the record.", seed=seed, temperature=1.0)
+        assert validator.is_valid(value), json.dumps(value)
+
+
+def test_running_out_of_levels_is_the_typed_error_naming_the_slot(monkeypatch):
+    monkeypatch.setattr(dfa_module, "MAX_STATES", 3)
+    dfa_module._compile_cached.cache_clear()
+    from constrained.backends.tiny import random_backend
+    when = {"type": "string", "pattern": "^when: [0-9]+ narrowing test$"}       # no automaton cached for it
+    schema = {"type": "object", "required": ["when"], "properties": {"when": when}}
+    with pytest.raises(SchemaTooComplexError) as info, warnings.catch_warnings():
+        warnings.simplefilter("error")         # no warning for a schema that is refused anyway
+        constrained.compile(schema, random_backend().vocab)
+    assert info.value.pointer == "#/properties/when"
+    dfa_module._compile_cached.cache_clear()
+
+
+def test_subschema_overflow_narrows_the_slot(monkeypatch):
+    from constrained.compile import json_schema
+    monkeypatch.setattr(json_schema, "MAX_SUBSCHEMAS", 12)
+    compiler = SchemaCompiler(TREE)
+    (slot,) = compiler.layout()
+    assert "#" in compiler.narrowed and "subschemas" in compiler.narrowed["#"][1]
+    assert not compile_dfa(slot.node).is_empty()
+
+
+def test_an_expression_too_large_fails_before_its_automaton_is_built():
+    node = Repeat(Repeat(lit("abcdefgh"), 0, 1000), 0, 1000)
+    assert unrolled_size(node) > dfa_module.MAX_NFA_STATES
+    with pytest.raises(SchemaTooComplexError, match="too large"):
+        compile_dfa(node)
