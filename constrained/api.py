@@ -11,7 +11,7 @@ from .backends.base import Backend
 from .bounded_cache import BoundedCache
 from .compile.json_schema import SchemaCompiler
 from .errors import (EmptyPromptError, ModelLoadError, NarrowedSchemaWarning, OutputValidationError,
-                     SchemaTooComplexError)
+                     SchemaTooComplexError, UnsatisfiableSchemaError)
 from .prompt import instruction
 from .sampler import DenoiseStats, SamplingConfig, fill
 from .template import TOKENS_PER_CHAR, CanvasTemplate
@@ -62,6 +62,11 @@ def _build(schema, vocab: TokenVocabulary, max_tokens: int, tokens_per_char: flo
         except SchemaTooComplexError as exc:
             if not compiler.narrow(exc.pointer, exc.message):
                 raise
+        except UnsatisfiableSchemaError as exc:        # narrowed until no value is left: still too large
+            if exc.pointer not in compiler.narrowed:
+                raise
+            raise SchemaTooComplexError(f"{compiler.narrowed[exc.pointer][1]} (narrower layouts leave no value)",
+                                        exc.pointer) from None
     for pointer, (narrowing, reason) in compiler.narrowed.items():
         warnings.warn(NarrowedSchemaWarning(f"{pointer}: {reason}; laid out narrower: {narrowing.describe()}"),
                       stacklevel=3)

@@ -124,3 +124,14 @@ def test_an_expression_too_large_fails_before_its_automaton_is_built():
     assert unrolled_size(node) > dfa_module.MAX_NFA_STATES
     with pytest.raises(SchemaTooComplexError, match="too large"):
         compile_dfa(node)
+
+
+def test_a_slot_narrowed_until_it_has_no_value_is_too_complex_not_unsatisfiable(monkeypatch):
+    from constrained import token_automaton
+    from constrained.backends.tiny import random_backend
+    monkeypatch.setattr(token_automaton, "MAX_TABLE", 2_000)         # 300 counted characters overflow it
+    word = {"type": "string", "pattern": "^[a-z]{100}$", "maxLength": 300, "title": "narrowed to nothing"}
+    schema = {"type": "object", "required": ["w"], "properties": {"w": word}}
+    with pytest.raises(SchemaTooComplexError) as info:
+        constrained.compile(schema, random_backend().vocab)
+    assert info.value.pointer == "#/properties/w"

@@ -129,8 +129,9 @@ class SchemaCompiler:
     def layout(self) -> list[Part]:
         self._subschemas = 0
         parts = self._parts(self.root, "#")
-        if any(isinstance(p, Slot) and is_empty(p.node) for p in parts):
-            raise UnsatisfiableSchemaError("no JSON value satisfies this schema")
+        for p in parts:
+            if isinstance(p, Slot) and is_empty(p.node):
+                raise UnsatisfiableSchemaError("no JSON value satisfies this schema", p.pointer)
         return parts
 
     # --- references ----------------------------------------------------------------
@@ -216,8 +217,12 @@ class SchemaCompiler:
                 return compute()
             except SchemaTooComplexError as exc:
                 if not self.narrow(pointer, exc.message):
-                    raise
+                    raise SchemaTooComplexError(exc.message, pointer) from None
                 self._subschemas = counted
+            except UnsupportedSchemaError:
+                if not level:
+                    raise
+                raise SchemaTooComplexError(self.narrowed[pointer][1], pointer) from None    # e.g. oneOf emptied
             finally:
                 self._narrowing = FULL
 
@@ -568,8 +573,8 @@ class SchemaCompiler:
             raise UnsatisfiableSchemaError(f"minItems {lo} > maxItems {hi}", _ptr(pointer, "minItems"), "minItems")
         hi = self._narrowing.items_max(lo, hi, self._nest)
         prefix, items = self._item_rules(schema)
-        head = [self._optional_value(s, _ptr(pointer, "prefixItems", i)) for i, s in enumerate(prefix)]
-        tail = self._optional_value(items, _ptr(pointer, "items"))
+        head = [self._optional_value(s, _ptr(pointer, "prefixItems", i)) for i, s in enumerate(prefix[:hi])]
+        tail = self._optional_value(items, _ptr(pointer, "items")) if hi is None or hi > len(prefix) else Value(EMPTY, 0)
         if schema.get("uniqueItems") is True and (hi is None or hi > 1):
             return self._unique_array(head, tail, lo, hi, pointer)
         # An array of n items: the first min(n, len(prefix)) follow prefixItems, the rest items.

@@ -4,9 +4,11 @@ A slot's value is one regex, and some real schemas make it huge: long ``maxLengt
 (counted loops cost a state per character), long ``maxItems`` arrays of objects (a copy of
 the item per place), deep trees of optional members, mutually recursive ``$ref``s. Rather
 than refuse such a schema, the compiler lays the offending slot out again one level
-narrower. Every level emits a subset of what the level before emitted (shorter strings,
-fewer items, optional members and recursion left out), so every output still validates:
-the model just cannot produce some valid values there, and a warning says which slot.
+narrower. Every level only leaves out what the schema allows (longer strings, more items,
+optional members, deeper recursion), so every output still validates: the model just
+cannot produce some valid values there, and a warning says which slot. (Each level is
+then a subset of the one before, but for one corner: ``uniqueItems`` arrays capped below
+their distinct literals switch to the one-free-item form.)
 """
 from __future__ import annotations
 
