@@ -172,8 +172,8 @@ class _Walk:
 
 class _Adjacency:
     """Edges grouped by their first end: one step over a state set walks every edge when
-    many states are in it, and only the edges of its states when few are (most sets on a
-    large automaton: a position inside one string, one key, one number)."""
+    many states are in it, and only the edges of its states when few are (e.g. a position
+    inside one string, key or number of a large automaton)."""
 
     def __init__(self, src: np.ndarray, dst: np.ndarray, n: int) -> None:
         self.src, self.dst, self.n = src, dst, n
@@ -223,13 +223,13 @@ class TokenAutomaton:
         steps = np.sort(self.next[:n][:, usable], axis=1)
         fresh = steps < n
         fresh[:, 1:] &= steps[:, 1:] != steps[:, :-1]          # each target once per state
-        self.edge_src, self.edge_dst = np.nonzero(fresh)[0], steps[fresh]
-        self._out = _Adjacency(self.edge_src, self.edge_dst, n)       # sorted by source already
-        by_dst = np.argsort(self.edge_dst, kind="stable")
-        self._in = _Adjacency(self.edge_dst[by_dst], self.edge_src[by_dst], n)
+        src, dst = np.nonzero(fresh)[0], steps[fresh]
+        self._out = _Adjacency(src, dst, n)                      # sorted by source already
+        by_dst = np.argsort(dst, kind="stable")
+        self._in = _Adjacency(dst[by_dst], src[by_dst], n)
         if n <= _SMALL:
             self.reach = np.zeros((n, n), bool)
-            self.reach[self.edge_src, self.edge_dst] = True
+            self.reach[src, dst] = True
         self.start = np.zeros(n, bool)
         self.start[0] = n > 0
 

@@ -103,8 +103,7 @@ class SchemaCompiler:
         self.root = schema
         self._ref_stack: list[str] = []
         self._subschemas = 0
-        self._levels: dict[str, int] = {}        # slot pointer -> how many times narrowed
-        self.narrowed: dict[str, tuple[Narrowing, str]] = {}     # slot pointer -> (narrowing, why)
+        self.narrowed: dict[str, tuple[Narrowing, str]] = {}     # slot pointer -> (its narrowing, why)
         self._narrowing = FULL                   # the narrowing of the slot being laid out
         self._nest = 0                           # objects/arrays open in the slot being laid out
         try:
@@ -200,18 +199,23 @@ class SchemaCompiler:
     def narrow(self, pointer: str | None, reason: str) -> bool:
         """Lay the slot at ``pointer`` out one level narrower from now on (see
         :mod:`.narrowing`); False when it is already at the narrowest."""
-        level = self._levels.get(pointer, 0) if pointer is not None else len(NARROWER)
+        if pointer is None:
+            return False
+        level = self._level(pointer)
         if level >= len(NARROWER):
             return False
-        self._levels[pointer] = level + 1
         self.narrowed[pointer] = (NARROWER[level], reason)
         return True
+
+    def _level(self, pointer: str) -> int:
+        """How many times the slot at ``pointer`` has been narrowed."""
+        return NARROWER.index(self.narrowed[pointer][0]) + 1 if pointer in self.narrowed else 0
 
     def _slot_value(self, compute, pointer: str) -> Value:
         """``compute()``, the value of the slot at ``pointer``, under that slot's narrowing;
         narrower until it fits where it expands past ``MAX_SUBSCHEMAS``."""
         while True:
-            level, counted = self._levels.get(pointer, 0), self._subschemas
+            level, counted = self._level(pointer), self._subschemas
             self._narrowing = NARROWER[level - 1] if level else FULL
             try:
                 return compute()
