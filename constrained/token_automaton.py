@@ -24,6 +24,7 @@ _SMALL = 32     # up to this many states a bool matrix product (~0.8 us) beats w
                 # (~2 us); numpy's bool product does not scale: 24 us at 300 states. Edges cost in
                 # proportion to their number (0.3 ms for 360k), where a dense matrix costs n^2 bytes
 MAX_TABLE = 8_000_000    # entries of a counted automaton's transition table (int32: 32 MB; per-step work grows with it)
+MAX_WALK = 32_000_000    # (state, token prefix) pairs the walk visits (~20 bytes each kept, ~40 in flight)
 _CLASS_TRIES: BoundedCache = BoundedCache(32)          # (vocabulary, byte partition) -> _ClassTrie
 
 
@@ -100,12 +101,16 @@ class _Walk:
         start = np.arange(n, dtype=np.int32)
         q, s = start.copy(), np.zeros(n, np.int64)
         counts = (np.zeros(n, np.int16), np.zeros(n, np.int16), self.segment[:n] < 0) if self.counted else ()
-        found = []
+        found, visited = [], 0
         while len(s):
             hit = trie.end_of[s] >= 0
             found.append((start[hit], trie.end_of[s[hit]], q[hit]) + tuple(c[hit] for c in counts))
             lo = trie.child_start[s]
             n_children = trie.child_start[s + 1] - lo
+            visited += int(n_children.sum())
+            if visited > MAX_WALK:                 # a large automaton on a large vocabulary: stop before allocating
+                raise SchemaTooComplexError(f"reading the vocabulary from {n} automaton states passes "
+                                            f"{MAX_WALK:,} (state, token prefix) pairs")
             parent = np.repeat(np.arange(len(s)), n_children)
             child = np.arange(len(parent)) + np.repeat(lo - (np.cumsum(n_children) - n_children), n_children)
             pq = q[parent]
@@ -214,8 +219,8 @@ class TokenAutomaton:
         dead = len(self.accept)
         rows, cols = np.nonzero(nxt != dead)
         self.next, u2col = distinct_columns(rows, cols, nxt[rows, cols], nxt.shape, dead)   # (n+1, U)
-        self.tok2u = u2col[tok2u]
-        self._generable_tok2u = np.where(vocab.generable, self.tok2u, self.next.shape[1])   # last: never allowed
+        self.tok2u = u2col[tok2u].astype(np.int32)              # (V,): 1 MB on a 262k vocabulary
+        self._generable_tok2u = np.where(vocab.generable, self.tok2u, np.int32(self.next.shape[1]))   # last: never allowed
         usable = np.zeros(self.next.shape[1], bool)
         usable[self.tok2u[vocab.generable]] = True
         n = self.dead = len(self.accept)

@@ -135,3 +135,19 @@ def test_a_slot_narrowed_until_it_has_no_value_is_too_complex_not_unsatisfiable(
     with pytest.raises(SchemaTooComplexError) as info:
         constrained.compile(schema, random_backend().vocab)
     assert info.value.pointer == "#/properties/w"
+
+
+def test_a_walk_over_too_many_token_prefixes_narrows_instead_of_exhausting_memory(monkeypatch):
+    """On a 262k vocabulary a slot of thousands of states walked the token trie from each of
+    them (300M pairs, an OOM kill); the walk's budget is a size error like any other."""
+    from constrained import token_automaton
+    from constrained.backends.tiny import random_backend
+    monkeypatch.setattr(token_automaton, "MAX_WALK", 300)        # 20 items overflow it, 4 fit
+    schema = {"type": "array", "maxItems": 20, "items": {"type": "integer", "minimum": 0, "maximum": 9},
+              "title": "walk budget test"}
+    with pytest.warns(NarrowedSchemaWarning, match="token prefix"):
+        generator = constrained.Generator(schema, random_backend(), steps=4)
+    for seed in range(3):
+        value = generator("Some digits.", seed=seed, temperature=1.0)
+        jsonschema.validate(value, schema)
+        assert len(value) <= 4
