@@ -16,7 +16,7 @@ def model():
 @pytest.mark.parametrize("schema, keyword, pointer", [
     ({"type": "object", "properties": {"a": {"type": "integer", "multipleOf": 3}}}, "multipleOf", "#/properties/a/multipleOf"),
     ({"type": "array", "items": {"type": "string"}, "uniqueItems": True, "minItems": 2}, "uniqueItems", "#/uniqueItems"),
-    ({"not": {"type": "object", "required": ["a"]}}, "required", "#/not/required"),
+    ({"not": {"type": "object", "minProperties": 1}}, "minProperties", "#/not/minProperties"),
     ({"type": "array", "contains": {"type": "integer"}}, "contains", "#/contains"),
     ({"properties": {"a": {"type": "object", "if": {"minProperties": 1}, "then": {"required": ["b"]}}}},
      "if", "#/properties/a/if"),

@@ -56,7 +56,7 @@ def test_not_keeps_exactly_what_the_negated_schema_rejects(schema, probes):
 
 @pytest.mark.parametrize("negated, keyword", [
     ({"multipleOf": 2}, "multipleOf"),
-    ({"required": ["a"]}, "required"),
+    ({"minProperties": 2}, "minProperties"),
     ({"oneOf": [{"const": 1}]}, "oneOf"),
     ({"enum": [[1]]}, "enum"),
 ])
@@ -104,3 +104,25 @@ def test_drafts_without_if_ignore_it():
               "if": {"const": True}, "then": False, "else": False}
     ours, theirs = _accepted(schema, LITERALS)
     assert ours == theirs == [True, False]
+
+
+MEMBERS = {"kind": {"enum": ["a", "b"]}, "x": {"const": 1}, "y": {"const": "s"}}
+RECORDS = [{k: v for k, v in zip(MEMBERS, values) if v is not None}
+           for values in itertools.product([None, "a", "b"], [None, 1], [None, "s"])]
+
+
+@pytest.mark.parametrize("constraint", [
+    {"not": {"required": ["kind", "x"]}},
+    {"allOf": [{"not": {"required": ["kind", "x"]}}, {"not": {"properties": {"kind": {"const": "a"}}, "required": ["y"]}}]},
+    {"not": {"anyOf": [{"required": ["y"]}, {"type": "string"}]}},
+    # two conditionals, and two anyOfs, in one allOf: each becomes the union it means
+    {"allOf": [{"if": {"properties": {"kind": {"const": "a"}}}, "then": {"required": ["x"]}},
+               {"if": {"properties": {"kind": {"const": "b"}}, "required": ["kind"]}, "then": {"required": ["y"]},
+                "else": {"properties": {"y": False}}}]},
+    {"allOf": [{"anyOf": [{"required": ["kind"]}, {"required": ["x"]}]},
+               {"anyOf": [{"required": ["y"]}, {"properties": {"kind": {"const": "b"}}}]}]},
+])
+def test_member_tests_under_not_and_combined_unions_keep_exactly_the_valid_objects(constraint):
+    schema = {"type": "object", "properties": MEMBERS, "additionalProperties": False, **constraint}
+    ours, theirs = _accepted(schema, RECORDS + [None, 3])
+    assert ours == theirs and 0 < len(ours) < len(RECORDS)

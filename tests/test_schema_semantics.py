@@ -85,6 +85,14 @@ VALID_BY_CONSTRUCTION = [
     {"type": "array", "maxItems": 2, "items": {"type": "object", "minProperties": 1, "maxProperties": 1}},
     {"$schema": "http://json-schema.org/draft-07/schema#", "definitions": {"s": {"type": "integer"}},
      "properties": {"a": {"$ref": "#/definitions/s", "type": "string"}}, "required": ["a"]},
+    # not of member tests, several conditionals and anyOfs in one allOf: unions
+    {"type": "object", "required": ["a"], "properties": {"a": {"type": "integer"}, "b": {"type": "string"}},
+     "not": {"required": ["b"]}},
+    {"$defs": {"t": {"properties": {"b": {"type": "boolean"}}}}, "properties": {"a": {"enum": [1, 2]}},
+     "allOf": [{"if": {"properties": {"a": {"const": 1}}}, "then": {"required": ["b"]}},
+               {"if": {"properties": {"a": {"const": 2}}}, "then": {"$ref": "#/$defs/t"}, "else": {"required": ["a"]}}]},
+    {"type": "array", "maxItems": 2, "items": {"allOf": [{"anyOf": [{"type": "integer"}, {"type": "string"}]},
+                                                          {"anyOf": [{"minimum": 5}, {"maxLength": 1}]}]}},
 ]
 
 
@@ -119,6 +127,8 @@ def test_outputs_validate(model, schema):
     ({"type": "object", "minProperties": 1, "propertyNames": {"enum": ["x"]}, "dependentRequired": {"x": ["y"]}},
      UnsatisfiableSchemaError),
     ({"type": "integer", "not": {"multipleOf": 2}}, UnsupportedSchemaError),
+    ({"allOf": [{"anyOf": [{"const": i} for i in range(9)]}, {"anyOf": [{"minimum": i} for i in range(9)]}]},
+     UnsupportedSchemaError),
     ({"type": "number", "not": {"type": "integer"}}, UnsupportedSchemaError),
     ({"type": "string", "not": {}}, SchemaError),
     # the only such float needs 16 digits; shorter texts would round onto the bound

@@ -36,9 +36,9 @@ from ..errors import (
     UnsatisfiableSchemaError,
     UnsupportedSchemaError,
 )
-from .merge import ALL_TYPES, ANNOTATIONS, TYPE_KEYWORDS, canonical, member_rule, merge
+from .merge import ALL_TYPES, ANNOTATIONS, TYPE_KEYWORDS, VALIDATION, canonical, member_rule, merge
 from .narrowing import FULL, NARROWER, Narrowing
-from .negation import negated_schema, negation
+from .negation import negated_schema, negation, tests_members
 from .numbers import FLOAT_SAFE, bounds, multiples_of, number_regex
 from .one_of import exclusive_branches
 from .strings import json_string, other_than, string_parts
@@ -362,17 +362,53 @@ class SchemaCompiler:
         return prefix, items
 
     def _flatten_all_of(self, schema, pointer: str, depth: int = 0):
-        """Merge ``allOf`` branches (and nested ones) into one schema."""
+        """Merge ``allOf`` branches (and nested ones) into one schema. A second conditional
+        among them, or a ``not`` of object members, becomes the ``anyOf`` it means."""
         if not isinstance(schema, dict) or "allOf" not in schema:
-            return schema
+            return self._members_negated(schema, pointer)
         if depth > 8:
             raise UnsupportedSchemaError("allOf nested too deeply", pointer, "allOf")
         merged = {k: v for k, v in schema.items() if k != "allOf"}
         for i, branch in enumerate(schema["allOf"]):
             sub_ptr = _ptr(pointer, "allOf", i)
             resolved, _, _ = self._resolve(branch, sub_ptr)
-            merged = merge(merged, self._flatten_all_of(resolved, sub_ptr, depth + 1), sub_ptr)
-        return merged
+            flat = self._flatten_all_of(resolved, sub_ptr, depth + 1)
+            if isinstance(merged, dict) and isinstance(flat, dict) and "if" in merged and "if" in flat:
+                flat = self._as_union(flat, sub_ptr)
+            merged = merge(merged, flat, sub_ptr)
+        return self._members_negated(merged, pointer)
+
+    def _as_union(self, schema: dict, pointer: str):
+        """``if``/``then``/``else`` as the ``anyOf`` it means (as :meth:`_conditional` reads
+        it), so that it combines with another conditional; drafts 4 and 6 ignore them."""
+        rest = {k: v for k, v in schema.items() if k not in ("if", "then", "else")}
+        if not self._conditionals:
+            return rest
+        if_ptr = _ptr(pointer, "if")
+        condition = self.flat_at(schema["if"], if_ptr)
+        return merge(rest, {"anyOf": [{"allOf": [condition, schema.get("then", True)]},
+                                      {"allOf": [negated_schema(self, condition, if_ptr), schema.get("else", True)]}]},
+                     pointer)
+
+    def _members_negated(self, schema, pointer: str):
+        """``schema`` with a ``not`` of object member tests (``required``, ``properties``)
+        written as the ``anyOf`` of ways to fail them (see :func:`negated_schema`); the
+        ``not`` of anything else is left to :func:`negation`, per type."""
+        if not isinstance(schema, dict) or "not" not in schema:
+            return schema
+        ptr = _ptr(pointer, "not")
+        negated = self.flat_at(schema["not"], ptr)
+        either = isinstance(negated, dict) and set(negated) & VALIDATION == {"anyOf"}
+        parts = [self.flat_at(p, _ptr(ptr, "anyOf", i)) for i, p in enumerate(negated["anyOf"])] if either else [negated]
+        if not any(map(tests_members, parts)):
+            return schema
+        out = {k: v for k, v in schema.items() if k != "not"}
+        kept = [p for p in parts if not tests_members(p)]
+        if kept:                                        # not (a or b) == not a and not b
+            out["not"] = kept[0] if len(kept) == 1 else {"anyOf": kept}
+        for p in filter(tests_members, parts):
+            out = merge(out, negated_schema(self, p, ptr), ptr)
+        return out
 
     def _literals(self, schema: dict, pointer: str) -> Value:
         kw = "const" if "const" in schema else "enum"

@@ -33,6 +33,7 @@ TYPE_KEYWORDS = {
     "number": {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"},
 }
 ALL_TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
+MAX_BRANCHES = 64          # branches of two combined ``anyOf``s (each pair becomes one)
 _LOWER = {"minimum", "minLength", "minItems", "minProperties"}
 _UPPER = {"maximum", "maxLength", "maxItems", "maxProperties"}
 
@@ -163,6 +164,11 @@ def merge(a, b, pointer: str = "#"):
             return False
         elif key == "not":              # neither x nor y: not (x or y)
             out[key] = {"anyOf": [x, y]}
+        elif key == "anyOf":            # (x1 or x2) and (y1 or y2): one branch per pair
+            if len(x) * len(y) > MAX_BRANCHES:
+                raise UnsupportedSchemaError(f"combining two 'anyOf's gives {len(x) * len(y)} branches "
+                                             f"(at most {MAX_BRANCHES})", pointer, key)
+            out[key] = [{"allOf": [p, q]} for p in x for q in y]
         else:
             raise UnsupportedSchemaError(f"cannot combine two different '{key}' values", pointer, key)
     for bound, flag in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):

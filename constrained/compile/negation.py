@@ -52,7 +52,7 @@ def negated_schema(compiler, condition, pointer: str):
     keys = set(condition) & VALIDATION
     if not keys:
         return False
-    if keys - {"type", "properties", "required"} or not keys & {"properties", "required"}:
+    if not tests_members(condition):
         return {"not": condition}
     types = type_set(condition.get("type", ALL_TYPES))
     if "object" not in types:                          # member tests are vacuous there
@@ -62,6 +62,13 @@ def negated_schema(compiler, condition, pointer: str):
     ways += [{"type": "object", "required": [name], "properties": {name: {"not": sub}}}
              for name, sub in (condition.get("properties") or {}).items()]
     return {"anyOf": ways} if ways else {"not": {"type": "object"}}
+
+
+def tests_members(condition) -> bool:
+    """Whether ``condition`` tests object members only (``properties``/``required``, maybe
+    ``type``): :func:`negated_schema` then writes its negation as an ``anyOf``."""
+    keys = set(condition) & VALIDATION if isinstance(condition, dict) else set()
+    return bool(keys & {"properties", "required"}) and keys <= {"type", "properties", "required"}
 
 
 def _rejected(compiler, negated, t: str, ptr: str, depth: int = 0) -> Node | None:
