@@ -67,7 +67,7 @@ def main() -> None:
           f"{'p50 s':>6} {'p95 s':>6}")
     totals = collections.Counter()
     reasons = collections.Counter()
-    crashes = []
+    crashes, timeouts = [], []
     groups = [(args.suite, suite(args.suite))] if args.suite else [(s, sample(s, args.per_split)) for s in SPLITS]
     for split, rows in groups:
         counts = collections.Counter()
@@ -95,6 +95,7 @@ def main() -> None:
             except Timeout:
                 _arm(0)
                 counts["timeout"] += 1
+                timeouts.append(row["id"])
             except constrained.ConstrainedError as exc:
                 _arm(0)
                 counts["refused"] += 1
@@ -117,6 +118,8 @@ def main() -> None:
     print("\nmost common refusals:")
     for reason, count in reasons.most_common(12):
         print(f"  {count:>3}  {reason}")
+    if timeouts:
+        print(f"\ntimed out: {', '.join(timeouts)}")
     if crashes:
         print("\ncrashes and invalid outputs:")
         for sid, what in crashes:

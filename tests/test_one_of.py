@@ -61,7 +61,8 @@ def test_literals_keep_only_values_the_other_branch_rejects():
     schema = {"oneOf": [{"enum": ["warn", "error", "{{x}}"]}, {"type": "string", "pattern": "^\\{\\{.*\\}\\}$"}]}
     literals, pattern = _narrowed(schema)
     assert literals["enum"] == ["warn", "error"]
-    assert pattern is False                  # it may write "{{x}}", valid under the enum as written
+    # it may write "{{x}}", valid under the enum as written: it keeps what the enum rejects
+    assert pattern == {**schema["oneOf"][1], "not": schema["oneOf"][0]}
     schema["oneOf"][0]["enum"].pop()
     assert _narrowed(schema) == schema["oneOf"]     # the pattern never writes "warn" or "error"
 
@@ -108,7 +109,7 @@ def test_draft4_integral_floats_count_as_equal_to_enum():
     # 1.0 is not a draft-4 integer, but the integer branch may write 1, which equals 1.0
     schema = {"$schema": "http://json-schema.org/draft-04/schema#", "oneOf": [{"enum": [1.0, 2.5]}, {"type": "integer"}]}
     narrowed = _narrowed(schema)
-    assert narrowed[0] == {"enum": [1.0, 2.5]} and narrowed[1] is False
+    assert narrowed[0] == {"enum": [1.0, 2.5]} and narrowed[1] == {"type": "integer", "not": {"enum": [1.0, 2.5]}}
 
 
 OVERLAPPING = [
@@ -141,6 +142,9 @@ OVERLAPPING = [
     {"$defs": {"node": {"oneOf": [{"type": "integer"}, {"type": "object", "properties": {"next": {"$ref": "#/$defs/node"}},
                                                          "required": ["next"]}, {"type": "string"}]}},
      "$ref": "#/$defs/node"},
+    # scalars kept by a not of the other branch
+    {"oneOf": [{"type": "string"}, {"type": "string", "maxLength": 2}]},
+    {"oneOf": [{"enum": [1, 2, "x"]}, {"type": "integer"}, {"type": "string", "maxLength": 2}]},
 ]
 
 
@@ -151,9 +155,21 @@ def test_overlapping_branches_compile_and_validate(model, schema):
         _validate(schema, g("x", seed=seed, temperature=1.0))
 
 
+@pytest.mark.parametrize("schema, probes", [
+    ({"oneOf": [{"type": "string"}, {"type": "string", "maxLength": 2}]}, ["", "a", "ab", "abc", "abab"]),
+    ({"oneOf": [{"enum": [1, 2, "x"]}, {"type": "integer"}, {"type": "string", "maxLength": 2}]},
+     [0, 1, 2, 3, "", "x", "y", "xy", "xyz"]),
+    ({"type": "string", "oneOf": [{"enum": ["window"]}, {"enume": ["inline"]}]}, ["window", "inline", "w"]),
+])
+def test_scalars_nothing_else_tells_apart_keep_what_the_others_reject(schema, probes):
+    (slot,) = SchemaCompiler(schema).layout()
+    dfa = compile_dfa(slot.node)
+    validator = jsonschema.Draft202012Validator(schema)
+    ours = [v for v in probes if dfa.matches(json.dumps(v).encode())]
+    assert ours == [v for v in probes if validator.is_valid(v)] and ours
+
+
 @pytest.mark.parametrize("schema", [
-    {"oneOf": [{"type": "string"}, {"type": "string", "maxLength": 2}]},
-    {"oneOf": [{"enum": [1, 2, "x"]}, {"type": "integer"}, {"type": "string", "maxLength": 2}]},
     {"oneOf": [{"type": "object", "properties": {"k": {"const": 1}}, "required": ["k"]},
                {"type": "object", "properties": {"k": {"const": 1.0}}, "required": ["k"]}]},
     # the model may name a member "c" (minProperties beyond the listed ones)

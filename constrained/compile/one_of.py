@@ -9,7 +9,9 @@ value it can emit is valid under any *other* branch as written:
   a key the other requires (forbidden here) or a member always written that the other
   rejects (narrowed so, recursively; an optional one is made required), strings by regexes
   that do not meet, arrays by their lengths or their first item;
-- a union is apart from another schema when each of its branches is.
+- a union is apart from another schema when each of its branches is;
+- a branch of scalars that nothing else tells apart keeps what the other rejects (a ``not``
+  of it), where that negation is exact (see :mod:`.negation`).
 
 A branch that cannot be narrowed so is left out: outputs stay valid, only less varied. When
 every branch is left out the schema is refused, naming the first pair that clashed.
@@ -23,7 +25,7 @@ from typing import Protocol
 
 from ..automaton.dfa import compile_dfa
 from ..automaton.regex import is_empty
-from ..errors import SchemaError, SchemaTooComplexError, UnsupportedSchemaError
+from ..errors import SchemaError, SchemaTooComplexError, UnsatisfiableSchemaError, UnsupportedSchemaError
 from .merge import ALL_TYPES, member_rule, merge, type_set
 from .strings import strings_meet
 
@@ -197,7 +199,31 @@ def _excludes(c: _Compiler, mine, theirs, depth: int = 0) -> bool:
     my_branches = _branches(c, mine)
     if my_branches is not None:
         return depth < MAX_DEPTH and all(_excludes(c, b, theirs, depth + 1) for b in my_branches)
+    if isinstance(mine, dict) and _negates(mine.get("not"), theirs):
+        return True
     return not _open_types(c, mine, _shape(c, mine), theirs, _shape(c, theirs), depth)
+
+
+def _negates(negated, theirs) -> bool:
+    """Whether a ``not`` of ``negated`` rules out every value ``theirs`` accepts."""
+    return negated == theirs or (isinstance(negated, dict) and set(negated) == {"anyOf"}
+                                 and any(_negates(n, theirs) for n in negated["anyOf"]))
+
+
+def _rejecting(c: _Compiler, mine, theirs):
+    """Scalars ``mine`` emits less every value ``theirs`` accepts (a ``not`` of it), where no
+    narrowing above tells them apart; False when that negation is not exact or leaves nothing
+    (literals were already narrowed exactly)."""
+    if not isinstance(mine, dict) or not isinstance(theirs, dict):
+        return False
+    me = _shape(c, mine)
+    if me.literals is not None or me.emits & {"object", "array"}:
+        return False
+    try:
+        narrowed = merge(mine, {"not": theirs})
+        return narrowed if narrowed is not False and c.types_of(c.flat(narrowed)) else False
+    except UnsupportedSchemaError:
+        return False
 
 
 def _narrow(c: _Compiler, mine, theirs, depth: int):
@@ -289,7 +315,8 @@ def exclusive_branches(c: _Compiler, branches: list, pointer: str) -> list:
     for i, mine in enumerate(branches):
         for j, theirs in enumerate(branches):
             if j != i and mine is not False:
-                mine = _exclude(c, mine, theirs)
+                narrowed = _exclude(c, mine, theirs)
+                mine = narrowed if narrowed is not False else _rejecting(c, mine, theirs)
                 if mine is False and clash is None:
                     clash = (i, j) if i < j else (j, i)
         out.append(mine)
@@ -301,5 +328,8 @@ def exclusive_branches(c: _Compiler, branches: list, pointer: str) -> list:
             clash = clash or tuple(sorted((i, unproven[0])))
     if clash is not None and all(b is False for b in out):   # (all impossible: unsatisfiable)
         i, j = clash
+        if all(_shape(c, b).literals is not None for b in branches):     # each value matched twice
+            raise UnsatisfiableSchemaError(f"every value of oneOf branch {i} also matches branch {j}",
+                                           pointer, "oneOf")
         raise UnsupportedSchemaError(f"oneOf branches {i} and {j} may both match the same value", pointer, "oneOf")
     return out
