@@ -126,3 +126,34 @@ def test_member_tests_under_not_and_combined_unions_keep_exactly_the_valid_objec
     schema = {"type": "object", "properties": MEMBERS, "additionalProperties": False, **constraint}
     ours, theirs = _accepted(schema, RECORDS + [None, 3])
     assert ours == theirs and 0 < len(ours) < len(RECORDS)
+
+
+TYPED = {"type": "object", "required": ["a"], "properties": {"a": {"type": "integer", "minimum": 0, "maximum": 2}},
+         "$defs": {"s": {"type": "string"}}}
+
+
+@pytest.mark.parametrize("schema, probes", [
+    # JSON equality, not Python's (True == 1)
+    ({"oneOf": [{"type": "integer", "minimum": 1, "maximum": 2, "not": {"const": True}}, {"const": 1}]}, [1, 2, True]),
+    ({"allOf": [{"not": {"const": 1}}, {"not": {"const": True}}], "type": ["boolean", "integer"], "minimum": 0,
+      "maximum": 2}, [0, 1, 2, True, False]),
+    # a condition every value passes: nothing fails it
+    ({"allOf": [{"if": {"type": "string"}, "then": {"minLength": 2}},
+                {"if": {"properties": {}}, "then": {"type": "string", "maxLength": 3}}]}, [1, "x", "xy", None]),
+])
+def test_rewritten_negations_keep_exactly_the_valid_values(schema, probes):
+    ours, theirs = _accepted(schema, probes)
+    assert ours == theirs and ours
+
+
+def test_a_keyword_we_do_not_read_is_not_a_member_test():
+    """Negated twice, a dropped keyword would widen the schema: it is refused instead."""
+    schema = {**TYPED, "not": {"not": {"required": ["a"], "$dynamicRef": "#/$defs/s"}}}
+    with pytest.raises(UnsupportedSchemaError):
+        SchemaCompiler(schema).layout()
+
+
+def test_a_not_that_refers_to_itself_is_a_typed_error():
+    with pytest.raises(UnsupportedSchemaError) as info:
+        SchemaCompiler({"$defs": {"n": {"not": {"$ref": "#/$defs/n"}}}, "$ref": "#/$defs/n"}).layout()
+    assert info.value.keyword == "not"

@@ -38,7 +38,7 @@ from ..errors import (
 )
 from .merge import ALL_TYPES, ANNOTATIONS, TYPE_KEYWORDS, VALIDATION, canonical, member_rule, merge
 from .narrowing import FULL, NARROWER, Narrowing
-from .negation import negated_schema, negation, tests_members
+from .negation import MAX_NESTING, negated_schema, negation, tests_members
 from .numbers import FLOAT_SAFE, bounds, multiples_of, number_regex
 from .one_of import exclusive_branches
 from .strings import json_string, other_than, string_parts
@@ -102,6 +102,7 @@ class SchemaCompiler:
             raise SchemaError(f"a JSON Schema must be an object or a boolean, got {type(schema).__name__}")
         self.root = schema
         self._ref_stack: list[str] = []
+        self._negating = 0                 # nots being read inside one another (see _members_negated)
         self._subschemas = 0
         self.narrowed: dict[str, tuple[Narrowing, str]] = {}     # slot pointer -> (its narrowing, why)
         self._narrowing = FULL                   # the narrowing of the slot being laid out
@@ -397,9 +398,16 @@ class SchemaCompiler:
         if not isinstance(schema, dict) or "not" not in schema:
             return schema
         ptr = _ptr(pointer, "not")
-        negated = self.flat_at(schema["not"], ptr)
-        either = isinstance(negated, dict) and set(negated) & VALIDATION == {"anyOf"}
-        parts = [self.flat_at(p, _ptr(ptr, "anyOf", i)) for i, p in enumerate(negated["anyOf"])] if either else [negated]
+        if self._negating >= MAX_NESTING:
+            raise UnsupportedSchemaError("'not' over a recursive or too deeply nested reference", ptr, "not")
+        self._negating += 1
+        try:
+            negated = self.flat_at(schema["not"], ptr)
+            either = isinstance(negated, dict) and set(negated) & VALIDATION == {"anyOf"}
+            parts = [self.flat_at(p, _ptr(ptr, "anyOf", i)) for i, p in enumerate(negated["anyOf"])] if either \
+                else [negated]
+        finally:
+            self._negating -= 1
         if not any(map(tests_members, parts)):
             return schema
         out = {k: v for k, v in schema.items() if k != "not"}

@@ -22,7 +22,7 @@ VALIDATION = {
     "maximum", "exclusiveMinimum", "exclusiveMaximum", "anyOf", "oneOf", "allOf", "not", "if", "then", "else",
     "patternProperties", "propertyNames", "dependentRequired", "dependentSchemas", "dependencies",
     "minProperties", "maxProperties", "multipleOf", "uniqueItems", "contains", "minContains", "maxContains",
-    "unevaluatedProperties", "unevaluatedItems", "$ref",
+    "unevaluatedProperties", "unevaluatedItems", "$ref", "$dynamicRef", "$recursiveRef",
 }
 # Keywords that constrain one JSON type only (vacuous for values of any other type).
 TYPE_KEYWORDS = {
@@ -129,7 +129,7 @@ def merge(a, b, pointer: str = "#"):
             x, y = a.get(key) or {}, b.get(key) or {}
             out[key] = {k: _both(_rule(a, k, pointer), _rule(b, k, pointer)) for k in list(x) + [k for k in y if k not in x]}
             continue
-        if key not in b or key not in a or a[key] == b[key]:
+        if key not in b or key not in a or canonical(a[key]) == canonical(b[key]):   # (True == 1 in Python)
             out[key] = a[key] if key in a else b[key]
             continue
         x, y = a[key], b[key]

@@ -11,7 +11,7 @@ value it can emit is valid under any *other* branch as written:
   that do not meet, arrays by their lengths or their first item;
 - a union is apart from another schema when each of its branches is;
 - a branch of scalars that nothing else tells apart keeps what the other rejects (a ``not``
-  of it), where that negation is exact (see :mod:`.negation`).
+  of it), where that negation is supported (exact or narrower, see :mod:`.negation`).
 
 A branch that cannot be narrowed so is left out: outputs stay valid, only less varied. When
 every branch is left out the schema is refused, naming the first pair that clashed.
@@ -26,7 +26,7 @@ from typing import Protocol
 from ..automaton.dfa import compile_dfa
 from ..automaton.regex import is_empty
 from ..errors import SchemaError, SchemaTooComplexError, UnsatisfiableSchemaError, UnsupportedSchemaError
-from .merge import ALL_TYPES, member_rule, merge, type_set
+from .merge import ALL_TYPES, canonical, member_rule, merge, type_set
 from .strings import strings_meet
 
 _NUMBERS = {"integer", "number"}
@@ -205,15 +205,17 @@ def _excludes(c: _Compiler, mine, theirs, depth: int = 0) -> bool:
 
 
 def _negates(negated, theirs) -> bool:
-    """Whether a ``not`` of ``negated`` rules out every value ``theirs`` accepts."""
-    return negated == theirs or (isinstance(negated, dict) and set(negated) == {"anyOf"}
-                                 and any(_negates(n, theirs) for n in negated["anyOf"]))
+    """Whether a ``not`` of ``negated`` rules out every value ``theirs`` accepts: it is (JSON-)
+    equal to ``theirs`` or an ``anyOf`` holding it, and a compiled ``not`` is exact or narrower."""
+    return canonical(negated) == canonical(theirs) or (
+        isinstance(negated, dict) and set(negated) == {"anyOf"} and any(_negates(n, theirs) for n in negated["anyOf"]))
 
 
 def _rejecting(c: _Compiler, mine, theirs):
     """Scalars ``mine`` emits less every value ``theirs`` accepts (a ``not`` of it), where no
-    narrowing above tells them apart; False when that negation is not exact or leaves nothing
-    (literals were already narrowed exactly)."""
+    narrowing above tells them apart; False where that negation is unsupported or rules out
+    every type (a branch it empties otherwise compiles to nothing and drops out). Literals
+    are left to the exact narrowing above."""
     if not isinstance(mine, dict) or not isinstance(theirs, dict):
         return False
     me = _shape(c, mine)
@@ -328,8 +330,17 @@ def exclusive_branches(c: _Compiler, branches: list, pointer: str) -> list:
             clash = clash or tuple(sorted((i, unproven[0])))
     if clash is not None and all(b is False for b in out):   # (all impossible: unsatisfiable)
         i, j = clash
-        if all(_shape(c, b).literals is not None for b in branches):     # each value matched twice
+        if _each_value_matched_twice(c, branches):
             raise UnsatisfiableSchemaError(f"every value of oneOf branch {i} also matches branch {j}",
                                            pointer, "oneOf")
         raise UnsupportedSchemaError(f"oneOf branches {i} and {j} may both match the same value", pointer, "oneOf")
     return out
+
+
+def _each_value_matched_twice(c: _Compiler, branches: list) -> bool:
+    """Whether every branch is literals, each valid under another branch too (no value is
+    valid under exactly one)."""
+    shapes = [_shape(c, b) for b in branches]
+    return all(me.literals is not None for me in shapes) and all(
+        any(c.accepts(other, v) for j, other in enumerate(branches) if j != i)
+        for i, me in enumerate(shapes) for v in me.literals)
