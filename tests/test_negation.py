@@ -121,6 +121,7 @@ RECORDS = [{k: v for k, v in zip(MEMBERS, values) if v is not None}
                 "else": {"properties": {"y": False}}}]},
     {"allOf": [{"anyOf": [{"required": ["kind"]}, {"required": ["x"]}]},
                {"anyOf": [{"required": ["y"]}, {"properties": {"kind": {"const": "b"}}}]}]},
+    {"anyOf": [{"required": ["x"]}, {"required": ["y"]}], "oneOf": [{"required": ["kind"]}, {"required": ["y"]}]},
 ])
 def test_member_tests_under_not_and_combined_unions_keep_exactly_the_valid_objects(constraint):
     schema = {"type": "object", "properties": MEMBERS, "additionalProperties": False, **constraint}

@@ -462,9 +462,7 @@ class SchemaCompiler:
         return not (isinstance(own, dict) and {"not", "anyOf"} & set(own))
 
     def _union(self, schema: dict, pointer: str) -> Value:
-        kw = "anyOf" if "anyOf" in schema else "oneOf"
-        if "anyOf" in schema and "oneOf" in schema:
-            raise UnsupportedSchemaError("anyOf together with oneOf is not supported", pointer, "oneOf")
+        kw = "oneOf" if "oneOf" in schema else "anyOf"      # an anyOf beside oneOf stays in every branch
         rest = {k: v for k, v in schema.items() if k not in (kw, "discriminator")}
         branches, refs = [], []
         for i, branch in enumerate(schema[kw]):
