@@ -24,7 +24,8 @@ _SMALL = 32     # up to this many states a bool matrix product (~0.8 us) beats w
                 # (~2 us); numpy's bool product does not scale: 24 us at 300 states. Edges cost in
                 # proportion to their number (0.3 ms for 360k), where a dense matrix costs n^2 bytes
 MAX_TABLE = 8_000_000    # entries of a counted automaton's transition table (int32: 32 MB; per-step work grows with it)
-MAX_WALK = 32_000_000    # (state, token prefix) pairs the walk visits (~20 bytes each kept, ~40 in flight)
+MAX_WALK = 32_000_000    # (state, token prefix) pairs the walk visits, counting those that die at once
+                         # (~20 bytes each kept, ~40 in flight: about 1.3 GB at the limit)
 _CLASS_TRIES: BoundedCache = BoundedCache(32)          # (vocabulary, byte partition) -> _ClassTrie
 
 

@@ -380,16 +380,20 @@ class SchemaCompiler:
         return self._members_negated(merged, pointer)
 
     def _as_union(self, schema: dict, pointer: str):
-        """``if``/``then``/``else`` as the ``anyOf`` it means (as :meth:`_conditional` reads
-        it), so that it combines with another conditional; drafts 4 and 6 ignore them."""
-        rest = {k: v for k, v in schema.items() if k not in ("if", "then", "else")}
+        """``if``/``then``/``else`` as the ``anyOf`` it means, so that it combines with another
+        conditional; drafts 4 and 6 ignore them."""
         if not self._conditionals:
-            return rest
+            return {k: v for k, v in schema.items() if k not in ("if", "then", "else")}
+        rest, tests = self._if_tests(schema, pointer)
+        return merge(rest, {"anyOf": [{"allOf": [test, schema.get(name, True)]} for name, test in tests]}, pointer)
+
+    def _if_tests(self, schema: dict, pointer: str):
+        """(the keywords beside a conditional, [("then", its ``if``), ("else", the ways to fail
+        it)]): how every conditional is read."""
+        rest = {k: v for k, v in schema.items() if k not in ("if", "then", "else")}
         if_ptr = _ptr(pointer, "if")
         condition = self.flat_at(schema["if"], if_ptr)
-        return merge(rest, {"anyOf": [{"allOf": [condition, schema.get("then", True)]},
-                                      {"allOf": [negated_schema(self, condition, if_ptr), schema.get("else", True)]}]},
-                     pointer)
+        return rest, [("then", condition), ("else", negated_schema(self, condition, if_ptr))]
 
     def _members_negated(self, schema, pointer: str):
         """``schema`` with a ``not`` of object member tests (``required``, ``properties``)
@@ -408,13 +412,14 @@ class SchemaCompiler:
                 else [negated]
         finally:
             self._negating -= 1
-        if not any(map(tests_members, parts)):
+        members = [p for p in parts if tests_members(p)]
+        if not members:
             return schema
         out = {k: v for k, v in schema.items() if k != "not"}
         kept = [p for p in parts if not tests_members(p)]
         if kept:                                        # not (a or b) == not a and not b
             out["not"] = kept[0] if len(kept) == 1 else {"anyOf": kept}
-        for p in filter(tests_members, parts):
+        for p in members:
             out = merge(out, negated_schema(self, p, ptr), ptr)
         return out
 
@@ -433,11 +438,10 @@ class SchemaCompiler:
     def _conditional(self, schema: dict, pointer: str) -> Value:
         """``if``/``then``/``else`` as the union it means: values that pass ``if`` and ``then``,
         and values that fail ``if`` and pass ``else``."""
-        rest = {k: v for k, v in schema.items() if k not in ("if", "then", "else")}
+        rest, tests = self._if_tests(schema, pointer)
         if_ptr = _ptr(pointer, "if")
-        condition = self.flat_at(schema["if"], if_ptr)
         values, errors = [], []
-        for name, test in (("then", condition), ("else", negated_schema(self, condition, if_ptr))):
+        for name, test in tests:
             branch_ptr = _ptr(pointer, name)
             branch = merge(merge(rest, test, if_ptr), self.flat_at(schema.get(name, True), branch_ptr), branch_ptr)
             try:
