@@ -36,7 +36,7 @@ from ..errors import (
     UnsatisfiableSchemaError,
     UnsupportedSchemaError,
 )
-from .merge import ALL_TYPES, ANNOTATIONS, TYPE_KEYWORDS, VALIDATION, canonical, member_rule, merge
+from .merge import ALL_TYPES, ANNOTATIONS, TYPE_KEYWORDS, VALIDATION, canonical, member_rule, merge, type_set
 from .narrowing import FULL, NARROWER, Narrowing
 from .negation import MAX_NESTING, negated_schema, negation, tests_members
 from .numbers import FLOAT_SAFE, bounds, multiples_of, number_regex
@@ -103,6 +103,7 @@ class SchemaCompiler:
         self.root = schema
         self._ref_stack: list[str] = []
         self._negating = 0                 # nots being read inside one another (see _members_negated)
+        self._proving = False              # inside _provably_empty (see _conjoin)
         self._subschemas = 0
         self.narrowed: dict[str, tuple[Narrowing, str]] = {}     # slot pointer -> (its narrowing, why)
         self._narrowing = FULL                   # the narrowing of the slot being laid out
@@ -117,6 +118,7 @@ class SchemaCompiler:
             raise error(f"invalid JSON Schema: {exc.message}", pointer, keyword) from None
         self._validator_cls = cls
         self._root_validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+        self._format_blind = cls(schema)        # a validator may ignore format: proofs of emptiness must too
         if cls is jsonschema.Draft3Validator:
             raise UnsupportedSchemaError("draft 3 schemas are not supported", "#", "$schema")
         self._draft2020 = cls is jsonschema.Draft202012Validator
@@ -376,8 +378,57 @@ class SchemaCompiler:
             flat = self._flatten_all_of(resolved, sub_ptr, depth + 1)
             if isinstance(merged, dict) and isinstance(flat, dict) and "if" in merged and "if" in flat:
                 flat = self._as_union(flat, sub_ptr)
-            merged = merge(merged, flat, sub_ptr)
+            merged = merge(merged, flat, sub_ptr, self._conjoin)
         return self._members_negated(merged, pointer)
+
+    def _conjoin(self, p, q, pointer: str):
+        """Branches ``p`` and ``q`` of two ``anyOf``s as one flat schema, or False where it
+        provably holds no value; a pair that does not flatten stays an ``allOf`` (compiled,
+        or refused, with its branch later)."""
+        if self._proving:          # a proof reads members, which may lead back here: it combines lazily
+            return {"allOf": [p, q]}
+        try:
+            both = self._flatten_all_of({"allOf": [p, q]}, pointer)
+        except SchemaError:
+            return {"allOf": [p, q]}
+        self._proving = True
+        try:
+            return False if self._provably_empty(both) else both
+        finally:
+            self._proving = False
+
+    def _provably_empty(self, schema, depth: int = 0) -> bool:
+        """Cheap proofs that a flat schema holds no value: every listed value rejected, or
+        an object that must have a member no value can fill (a discriminator required by
+        one conditional's ``else`` and given two different constants by two others).
+
+        A pair dropped here may sit under a ``not`` (or an ``if``, which ``else`` negates),
+        where dropping too much would widen the output: so a proof reads ``format`` as a
+        validator that ignores it would (and stops ``_PROOF_DEPTH`` members/unions deep)."""
+        if schema is False:
+            return True
+        if not isinstance(schema, dict) or depth > _PROOF_DEPTH:
+            return False
+        if "const" in schema or "enum" in schema:
+            listed = [schema["const"]] if "const" in schema else schema["enum"]
+            blind = self._format_blind.evolve(schema=schema)
+            return not any(blind.is_valid(v) for v in listed)
+        if isinstance(schema.get("anyOf"), list):           # (how a negated ``if`` is written)
+            rest = {k: v for k, v in schema.items() if k != "anyOf"}
+            try:
+                return all(self._provably_empty(merge(rest, self.flat(b)), depth + 1) for b in schema["anyOf"])
+            except SchemaError:
+                return False
+        if type_set(schema.get("type", ALL_TYPES)) - {"object"}:
+            return False
+        for name in schema.get("required") or []:
+            try:
+                rule = self.flat(member_rule(schema, name)[0])
+            except SchemaError:
+                continue
+            if self._provably_empty(rule, depth + 1):
+                return True
+        return False
 
     def _as_union(self, schema: dict, pointer: str):
         """``if``/``then``/``else`` as the ``anyOf`` it means, so that it combines with another
@@ -385,7 +436,8 @@ class SchemaCompiler:
         if not self._conditionals:
             return {k: v for k, v in schema.items() if k not in ("if", "then", "else")}
         rest, tests = self._if_tests(schema, pointer)
-        return merge(rest, {"anyOf": [{"allOf": [test, schema.get(name, True)]} for name, test in tests]}, pointer)
+        return merge(rest, {"anyOf": [{"allOf": [test, schema.get(name, True)]} for name, test in tests]}, pointer,
+                     self._conjoin)
 
     def _if_tests(self, schema: dict, pointer: str):
         """(the keywords beside a conditional, [("then", its ``if``), ("else", the ways to fail
@@ -420,7 +472,7 @@ class SchemaCompiler:
         if kept:                                        # not (a or b) == not a and not b
             out["not"] = kept[0] if len(kept) == 1 else {"anyOf": kept}
         for p in members:
-            out = merge(out, negated_schema(self, p, ptr), ptr)
+            out = merge(out, negated_schema(self, p, ptr), ptr, self._conjoin)
         return out
 
     def _literals(self, schema: dict, pointer: str) -> Value:
@@ -687,6 +739,9 @@ class SchemaCompiler:
                 key = self._key(schema, name, pointer)
                 members.append((seq(key.node, v.node), key.chars + v.chars, required))
         return Value(seq(lit("{"), _member_list(members), lit("}")), 2 + sum(c + 2 for _, c, _ in members))
+
+
+_PROOF_DEPTH = 2     # members and unions a proof of emptiness looks into (discriminators sit at 1)
 
 
 def _rules_out(rejected: Node | None) -> bool:

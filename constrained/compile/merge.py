@@ -34,6 +34,7 @@ TYPE_KEYWORDS = {
 }
 ALL_TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
 MAX_BRANCHES = 64          # branches of two combined ``anyOf``s (each pair becomes one)
+MAX_PAIRS = 4 * MAX_BRANCHES   # pairs tested for emptiness before that
 _LOWER = {"minimum", "minLength", "minItems", "minProperties"}
 _UPPER = {"maximum", "maxLength", "maxItems", "maxProperties"}
 
@@ -98,7 +99,28 @@ def _both(x, y):
         return y
     if y is True or y == {}:
         return x
-    return {"allOf": [x, y]}
+    return {"allOf": _conjuncts(x) + _conjuncts(y)}     # one level, however many schemas meet
+
+
+def _conjuncts(schema) -> list:
+    return list(schema["allOf"]) if isinstance(schema, dict) and set(schema) == {"allOf"} else [schema]
+
+
+def _pairs(x: list, y: list, pointer: str, conjoin) -> list:
+    """One branch per pair of ``x`` and ``y``, less the pairs ``conjoin`` finds empty: several
+    conditionals on one discriminator (``if`` member X is c1, c2, ...) combine into a few
+    satisfiable branches (X is one of them, or absent), not 2^k."""
+    limit = MAX_BRANCHES if conjoin is None else MAX_PAIRS
+    if len(x) * len(y) > limit:
+        raise UnsupportedSchemaError(f"combining two 'anyOf's gives {len(x) * len(y)} pairs of branches "
+                                     f"(at most {limit} are {'tested' if conjoin else 'kept'})", pointer, "anyOf")
+    if conjoin is None:
+        return [{"allOf": [p, q]} for p in x for q in y]
+    pairs = [both for p in x for q in y if (both := conjoin(p, q, pointer)) is not False]
+    if len(pairs) > MAX_BRANCHES:
+        raise UnsupportedSchemaError(f"combining two 'anyOf's gives {len(pairs)} branches that may hold "
+                                     f"values (at most {MAX_BRANCHES})", pointer, "anyOf")
+    return pairs
 
 
 def _draft4_bound(out: dict, sides: list[tuple], bound: str, flag: str) -> None:
@@ -113,8 +135,11 @@ def _draft4_bound(out: dict, sides: list[tuple], bound: str, flag: str) -> None:
         out[flag] = True
 
 
-def merge(a, b, pointer: str = "#"):
-    """The conjunction of schemas ``a`` and ``b`` (booleans allowed); ``$ref``s must be resolved."""
+def merge(a, b, pointer: str = "#", conjoin=None):
+    """The conjunction of schemas ``a`` and ``b`` (booleans allowed); ``$ref``s must be resolved.
+
+    ``conjoin(p, q, pointer)``, where given, writes each pair of two ``anyOf``s' branches as one
+    schema, or False where that pair is provably empty (see :func:`_pairs`)."""
     if a is False or b is False:
         return False
     if a is True or a == {}:
@@ -165,10 +190,9 @@ def merge(a, b, pointer: str = "#"):
         elif key == "not":              # neither x nor y: not (x or y)
             out[key] = {"anyOf": [x, y]}
         elif key == "anyOf":            # (x1 or x2) and (y1 or y2): one branch per pair
-            if len(x) * len(y) > MAX_BRANCHES:
-                raise UnsupportedSchemaError(f"combining two 'anyOf's gives {len(x) * len(y)} branches "
-                                             f"(at most {MAX_BRANCHES})", pointer, key)
-            out[key] = [{"allOf": [p, q]} for p in x for q in y]
+            out[key] = _pairs(x, y, pointer, conjoin)
+            if not out[key]:
+                return False
         else:
             raise UnsupportedSchemaError(f"cannot combine two different '{key}' values", pointer, key)
     for bound, flag in (("minimum", "exclusiveMinimum"), ("maximum", "exclusiveMaximum")):
