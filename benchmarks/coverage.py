@@ -2,7 +2,7 @@
 validates. Prints per split: compiled / refused (typed error) / crashed (untyped exception) /
 invalid outputs, and compile-time percentiles.
 
-    .venv/bin/python benchmarks/coverage.py [--per-split 20] [--seeds 2] [--tokenizer gpt2-50k]
+    .venv/bin/python benchmarks/coverage.py [--per-split 20] [--seeds 2] [--sample-seed 0] [--tokenizer gpt2-50k]
     .venv/bin/python benchmarks/coverage.py --suite draft2020-12     # JSON-Schema-Test-Suite instead
 
 Uses the random tiny masked model (validity never depends on the model). With --tokenizer,
@@ -50,6 +50,7 @@ def main() -> None:
     ap.add_argument("--per-split", type=int, default=20)
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--timeout", type=int, default=20)
+    ap.add_argument("--sample-seed", type=int, default=0, help="which schemas are drawn from each split")
     ap.add_argument("--tokenizer", default=None)
     ap.add_argument("--suite", default=None, help="a JSON-Schema-Test-Suite draft, e.g. draft2020-12")
     args = ap.parse_args()
@@ -62,13 +63,14 @@ def main() -> None:
         vocab = load_tokenizer(args.tokenizer)[1]
     signal.signal(signal.SIGALRM, _alarm)
     print(f"machine: {os.cpu_count()} cores, load avg {os.getloadavg()[0]:.2f}; vocab {vocab.size}; "
-          f"{args.per_split} schemas per split, {args.seeds} seeds each, timeout {args.timeout}s")
+          f"{args.per_split} schemas per split (sample seed {args.sample_seed}), {args.seeds} seeds each, "
+          f"timeout {args.timeout}s")
     print(f"{'split':<16} {'n':>3} {'ok':>4} {'refused':>7} {'timeout':>7} {'crash':>5} {'invalid':>7} "
           f"{'p50 s':>6} {'p95 s':>6}")
     totals = collections.Counter()
     reasons = collections.Counter()
     crashes, timeouts = [], []
-    groups = [(args.suite, suite(args.suite))] if args.suite else [(s, sample(s, args.per_split)) for s in SPLITS]
+    groups = [(args.suite, suite(args.suite))] if args.suite else [(s, sample(s, args.per_split, args.sample_seed)) for s in SPLITS]
     for split, rows in groups:
         counts = collections.Counter()
         times = []

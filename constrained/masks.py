@@ -45,25 +45,31 @@ class MaskTable:
         idx = self._index.get(key)
         if idx is None:
             columns = automaton.allowed_columns(before, after)
-            idx = self._row((id(automaton), np.packbits(columns).tobytes()), lambda: automaton.tokens_of(columns))
+            idx = self._row((id(automaton), np.packbits(columns).tobytes()),
+                            lambda: automaton.few_tokens_of(columns), lambda: automaton.tokens_of(columns))
             self._index[key] = idx
         return idx
 
     def single(self, token: int) -> int:
         """Row allowing only ``token`` (a committed position)."""
-        def only():
-            allowed = np.zeros(self.vocab_size, bool)
-            allowed[token] = True
-            return allowed
-        return self._row(("token", token), only)
+        return self._row(("token", token), lambda: np.array([token]))
 
-    def _row(self, key: tuple, compute) -> int:
+    def _row(self, key: tuple, ids, allowed=None) -> int:
+        """The row stored under ``key``, made on first use from ``ids()`` (sorted token ids), or
+        from ``allowed()`` ((V,) bool) where ``ids()`` gives None."""
         idx = self._index.get(key)
         if idx is None:
-            allowed = compute()
+            listed = ids()
+            if listed is None:
+                mask = allowed()
+            else:
+                mask = np.zeros(self.vocab_size, bool)
+                mask[listed] = True
             idx = len(self._rows)
-            self._rows.append(pack_bits(allowed))
-            self._counts.append(int(np.count_nonzero(allowed)))
+            self._rows.append(pack_bits(mask))
+            self._counts.append(int(np.count_nonzero(mask)) if listed is None else len(listed))
+            if listed is not None and len(listed) <= IDS_KEPT:
+                self._ids[idx] = listed
             self._index[key] = idx
         return idx
 

@@ -222,6 +222,7 @@ class TokenAutomaton:
         self.next, u2col = distinct_columns(rows, cols, nxt[rows, cols], nxt.shape, dead)   # (n+1, U)
         self.tok2u = u2col[tok2u]              # (V,) intp: indexing with int32 is 3x slower (a cast per gather)
         self._generable_tok2u = np.where(vocab.generable, self.tok2u, self.next.shape[1])   # last: never allowed
+        self._by_column = None                 # (tokens by column, column starts, sizes): see few_tokens_of
         usable = np.zeros(self.next.shape[1], bool)
         usable[self.tok2u[vocab.generable]] = True
         n = self.dead = len(self.accept)
@@ -267,6 +268,24 @@ class TokenAutomaton:
     def tokens_of(self, columns: np.ndarray) -> np.ndarray:
         """(V,) bool: the generable tokens in the given columns."""
         return np.append(columns, False)[self._generable_tok2u]
+
+    def few_tokens_of(self, columns: np.ndarray) -> np.ndarray | None:
+        """The generable token ids in the given columns, sorted, where they are under 1/64 of
+        the vocabulary (else None): read off the tokens grouped by column, instead of a
+        gather over the whole vocabulary (a digit or key position of a 262k vocabulary
+        allows ~100 tokens; half the rows a canvas needs are such)."""
+        if self._by_column is None:            # built on first use: a sort of the vocabulary
+            order = np.argsort(self._generable_tok2u, kind="stable")
+            sizes = np.bincount(self._generable_tok2u, minlength=len(columns) + 1)
+            self._by_column = (order, np.concatenate([[0], np.cumsum(sizes)]), sizes)
+        order, starts, sizes = self._by_column
+        chosen = np.flatnonzero(columns)
+        counts = sizes[chosen]
+        total = int(counts.sum())
+        if total * 64 > len(order):
+            return None
+        offsets = np.repeat(starts[chosen] - np.cumsum(counts) + counts, counts)
+        return np.sort(order[offsets + np.arange(total)])
 
     def allowed(self, before: np.ndarray, after: np.ndarray) -> np.ndarray:
         """(V,) bool: tokens leading from some state in ``before`` to some state in ``after``."""

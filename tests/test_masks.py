@@ -11,7 +11,7 @@ def _table(allowed_sets, vocab_size):
     for allowed in allowed_sets:
         bits = np.zeros(vocab_size, bool)
         bits[list(allowed)] = True
-        rows.append(table._row(("test", tuple(allowed)), lambda bits=bits: bits))
+        rows.append(table._row(("test", tuple(allowed)), lambda: None, lambda bits=bits: bits))
     return table, rows
 
 
@@ -45,3 +45,29 @@ def test_rows_kept_per_position_match_a_fresh_canvas():
             assert np.array_equal(state.mask_rows(open_), CanvasState(template, state.tokens).mask_rows(open_))
             pos = int(rng.choice(open_))
             state.commit(pos, template.masks.random_allowed(int(state.mask_rows([pos])[0]), lambda n: int(rng.integers(n))))
+
+
+def test_few_tokens_listed_by_column_are_the_gathered_ones():
+    """Rows of under V/64 tokens are read off the tokens grouped by column: the same ids as
+    the gather over the whole vocabulary, non-generable tokens left out."""
+    from constrained.automaton.dfa import compile_dfa
+    from constrained.compile.json_schema import SchemaCompiler
+    from constrained.token_automaton import TokenAutomaton
+    from constrained.vocabulary import TokenVocabulary
+    pieces = [bytes([b]) for b in range(32, 127)] + [b"12", b"-1", b'"a', b"1e", b".5", b"ab", b"true", b"nul"]
+    vocab = TokenVocabulary.from_token_bytes([b""] + pieces * 8, special_ids=[0, 5])     # 824 tokens, 5 special
+    (slot,) = SchemaCompiler({"anyOf": [{"type": "number"}, {"enum": ["ab", True]}]}).layout()
+    a = TokenAutomaton(compile_dfa(slot.node), vocab)
+    rng = np.random.default_rng(0)
+    width = a.next.shape[1]
+    subsets = [np.eye(width, dtype=bool)[c] for c in range(width)] + [rng.random(width) < 0.3 for _ in range(20)]
+    listed = 0
+    for columns in subsets:
+        ids = a.few_tokens_of(columns)
+        gathered = np.flatnonzero(a.tokens_of(columns))
+        if ids is None:
+            assert len(gathered) * 64 > vocab.size
+        else:
+            listed += 1
+            assert np.array_equal(ids, gathered)
+    assert listed > width // 2
