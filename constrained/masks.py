@@ -16,7 +16,8 @@ from .token_automaton import TokenAutomaton
 def pack_bits(allowed: np.ndarray) -> np.ndarray:
     """(V,) bool → (ceil(V/32),) int32, bit i of word i//32 set when token i is allowed."""
     packed = np.packbits(allowed, bitorder="little")
-    packed = np.pad(packed, (0, (-len(packed)) % 4))
+    if len(packed) % 4:
+        packed = np.concatenate([packed, np.zeros(-len(packed) % 4, np.uint8)])   # (np.pad costs ~50 us)
     return packed.view("<i4")
 
 

@@ -275,7 +275,8 @@ class TokenAutomaton:
         gather over the whole vocabulary (a digit or key position of a 262k vocabulary
         allows ~100 tokens; half the rows a canvas needs are such)."""
         if self._by_column is None:            # built on first use: a sort of the vocabulary
-            order = np.argsort(self._generable_tok2u, kind="stable")
+            small = np.uint16 if len(columns) < np.iinfo(np.uint16).max else np.intp   # radix sort: 5x faster
+            order = np.argsort(self._generable_tok2u.astype(small), kind="stable")
             sizes = np.bincount(self._generable_tok2u, minlength=len(columns) + 1)
             self._by_column = (order, np.concatenate([[0], np.cumsum(sizes)]), sizes)
         order, starts, sizes = self._by_column
