@@ -130,6 +130,9 @@ def test_outputs_validate(model, schema):
     ({"allOf": [{"anyOf": [{"minimum": i} for i in range(9)]}, {"anyOf": [{"maximum": 20 + i} for i in range(9)]}]},
      UnsupportedSchemaError),
     ({"type": "number", "not": {"type": "integer"}}, UnsupportedSchemaError),
+    # draft 4 has no const: validators ignore it, so nothing passes these
+    ({"$schema": "http://json-schema.org/draft-04/schema#", "type": "string", "not": {"const": "a"}}, SchemaError),
+    ({"$schema": "http://json-schema.org/draft-04/schema#", "oneOf": [{"const": 1}, {"const": 2}]}, SchemaError),
     ({"type": "string", "not": {}}, SchemaError),
     # the only such float needs 16 digits; shorter texts would round onto the bound
     ({"type": "number", "minimum": 0.9999999999999999, "exclusiveMaximum": 1}, UnsatisfiableSchemaError),
@@ -137,3 +140,14 @@ def test_outputs_validate(model, schema):
 def test_refused_rather_than_invalid(model, schema, error):
     with pytest.raises(error):
         constrained.Generator(schema, model)
+
+
+def test_draft4_reads_const_as_its_validators_do():
+    """Left out of every subschema (a member named const stays), not of draft 6 and later."""
+    from constrained.compile.json_schema import SchemaCompiler
+    member = {"type": "integer", "const": 5}
+    schema = {"properties": {"const": member}, "definitions": {"d": {"not": {"const": 1}}}, "const": {"a": 1}}
+    draft4 = SchemaCompiler({"$schema": "http://json-schema.org/draft-04/schema#", **schema}).root
+    assert draft4["properties"] == {"const": {"type": "integer"}} and draft4["definitions"]["d"] == {"not": {}}
+    assert "const" not in draft4 and member == {"type": "integer", "const": 5}       # the input is untouched
+    assert SchemaCompiler({"$schema": "http://json-schema.org/draft-06/schema#", **schema}).root["const"] == {"a": 1}

@@ -9,11 +9,13 @@ we accept; a schema with no such instance raises :class:`UnsatisfiableSchemaErro
 """
 from __future__ import annotations
 
+import copy
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import jsonschema
+import referencing.jsonschema
 
 from ..automaton.regex import (
     EMPTY,
@@ -100,7 +102,6 @@ class SchemaCompiler:
     def __init__(self, schema) -> None:
         if not isinstance(schema, (dict, bool)):
             raise SchemaError(f"a JSON Schema must be an object or a boolean, got {type(schema).__name__}")
-        self.root = schema
         self._ref_stack: list[str] = []
         self._negating = 0                 # nots being read inside one another (see _members_negated)
         self._proving = False              # inside _provably_empty (see _conjoin)
@@ -116,6 +117,7 @@ class SchemaCompiler:
             keyword = str(exc.path[-1]) if exc.path else None
             error = InvalidPatternError if keyword == "pattern" else SchemaError
             raise error(f"invalid JSON Schema: {exc.message}", pointer, keyword) from None
+        self.root = _without_const(schema) if cls is jsonschema.Draft4Validator else schema
         self._validator_cls = cls
         self._root_validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
         self._format_blind = cls(schema)        # a validator may ignore format: proofs of emptiness must too
@@ -739,6 +741,20 @@ class SchemaCompiler:
                 key = self._key(schema, name, pointer)
                 members.append((seq(key.node, v.node), key.chars + v.chars, required))
         return Value(seq(lit("{"), _member_list(members), lit("}")), 2 + sum(c + 2 for _, c, _ in members))
+
+
+def _without_const(schema):
+    """A draft-4 schema with ``const`` left out of every subschema: draft 4 has no such
+    keyword and its validators ignore it, so reading it would narrow a value, and widen
+    whatever negates it (a ``not``, another ``oneOf`` branch)."""
+    schema = copy.deepcopy(schema)
+    stack = [schema]
+    while stack:
+        sub = stack.pop()
+        if isinstance(sub, dict):
+            sub.pop("const", None)
+            stack.extend(referencing.jsonschema.DRAFT4.subresources_of(sub))
+    return schema
 
 
 _PROOF_DEPTH = 2     # members and unions a proof of emptiness looks into (discriminators sit at 1)
