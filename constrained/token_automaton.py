@@ -63,6 +63,11 @@ class _ClassTrie:
         return cached
 
 
+def _ranges(begin: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """``begin[i] .. begin[i] + count[i] - 1`` for every i, concatenated (no Python loop)."""
+    return np.repeat(begin - np.cumsum(count) + count, count) + np.arange(int(count.sum()))
+
+
 def _reachable_part(nxt: np.ndarray, accept: np.ndarray, usable: np.ndarray):
     """``nxt`` (dead = last row) and ``accept`` narrowed to the states that usable tokens
     reach from state 0 (a counted loop's expansion has counts no path can produce)."""
@@ -113,7 +118,7 @@ class _Walk:
                 raise SchemaTooComplexError(f"reading the vocabulary from {n} automaton states passes "
                                             f"{MAX_WALK:,} (state, token prefix) pairs")
             parent = np.repeat(np.arange(len(s)), n_children)
-            child = np.arange(len(parent)) + np.repeat(lo - (np.cumsum(n_children) - n_children), n_children)
+            child = _ranges(lo, n_children)
             pq = q[parent]
             nq = self.ext[pq, trie.seq_class[child]]
             if self.counted:
@@ -191,9 +196,7 @@ class _Adjacency:
         if len(active) * 16 > self.n:                           # dense: one pass over every edge
             out[self.dst[states[self.src]]] = True
             return out
-        begin, count = self.first[active], self.first[active + 1] - self.first[active]
-        offsets = np.repeat(begin - np.cumsum(count) + count, count)
-        out[self.dst[offsets + np.arange(len(offsets))]] = True
+        out[self.dst[_ranges(self.first[active], self.first[active + 1] - self.first[active])]] = True
         return out
 
 
@@ -285,8 +288,7 @@ class TokenAutomaton:
         total = int(counts.sum())
         if total * 64 > len(order):
             return None
-        offsets = np.repeat(starts[chosen] - np.cumsum(counts) + counts, counts)
-        return np.sort(order[offsets + np.arange(total)])
+        return np.sort(order[_ranges(starts[chosen], counts)])
 
     def allowed(self, before: np.ndarray, after: np.ndarray) -> np.ndarray:
         """(V,) bool: tokens leading from some state in ``before`` to some state in ``after``."""
