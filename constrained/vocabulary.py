@@ -263,7 +263,9 @@ class TokenTrie:
             present = np.zeros((count - prev_start) * n_classes, bool)
             present[keys] = True
             uniq = np.flatnonzero(present)
-            node_seq[lo:hi] = count + (np.cumsum(present) - 1)[keys]
+            rank = np.empty(len(present), np.int64)       # written only where keys are: no pass over the table
+            rank[uniq] = np.arange(count, count + len(uniq))
+            node_seq[lo:hi] = rank[keys]
             seq_parent.append(uniq // n_classes + prev_start)
             seq_class.append(uniq % n_classes)
             prev_start, count = count, count + len(uniq)
