@@ -52,20 +52,21 @@ class CanvasState:
     def _step_backward(a, after, token):
         return a.backward_open(after) if token < 0 else a.backward_token(after, int(token))
 
-    def _propagate(self, r: int, i: int) -> None:
-        """Position i of region r was committed: refresh sets right of it (forward) and left
-        of it (backward), stopping as soon as a set comes out unchanged."""
+    def _propagate(self, r: int, i: int, reached: np.ndarray) -> None:
+        """Position i of region r was committed, which leads into ``reached``: refresh sets
+        right of it (forward) and left of it (backward), stopping as soon as a set comes out
+        unchanged."""
         region = self.template.regions[r]
         a, toks, fwd, bwd = region.automaton, self._region_tokens(region), self._fwd[r], self._bwd[r]
-        last = first = i
-        for j in range(i, len(toks)):
-            new = self._step_forward(a, fwd[j], toks[j])
-            if j > i and _same(new, fwd[j + 1]):
-                break
-            fwd[j + 1], last = new, j + 1
+        last, first, new = i, i + 1, reached      # fwd[i+1 .. last] and bwd[first .. i] change
+        while last < len(toks) and not _same(new, fwd[last + 1]):
+            last += 1
+            fwd[last] = new
+            if last < len(toks):
+                new = self._step_forward(a, new, toks[last])
         for j in range(i, -1, -1):
             new = self._step_backward(a, bwd[j + 1], toks[j])
-            if j < i and _same(new, bwd[j]):
+            if _same(new, bwd[j]):
                 break
             bwd[j], first = new, j
         # a position's row reads the sets on both its sides: those next to a changed set are stale
@@ -94,18 +95,19 @@ class CanvasState:
             rows[j] = self._rows[pos]
         return rows
 
-    def can_commit(self, pos: int, token: int) -> bool:
-        r, i = self._locate(pos)
-        a = self.template.regions[r].automaton
-        return bool(self.template.vocab.generable[token]) and \
-            bool((a.forward_token(self._fwd[r][i] & self._bwd[r][i], token) & self._bwd[r][i + 1]).any())
-
     def commit(self, pos: int, token: int) -> bool:
-        """Commit ``token`` at open ``pos`` if the canvas stays completable; report whether it did."""
-        if self.tokens[pos] >= 0 or not self.can_commit(pos, token):
+        """Commit ``token`` at open ``pos`` if the canvas stays completable; report whether it did.
+
+        It does iff the token leads from a state reachable before ``pos`` into one from which
+        the rest can finish (the state it leaves can then finish too, by this very token)."""
+        if self.tokens[pos] >= 0 or not self.template.vocab.generable[token]:
+            return False
+        r, i = self._locate(pos)
+        reached = self.template.regions[r].automaton.forward_token(self._fwd[r][i], token)
+        if not (reached & self._bwd[r][i + 1]).any():
             return False
         self.tokens[pos] = token
-        self._propagate(*self._locate(pos))
+        self._propagate(r, i, reached)
         return True
 
     def pin(self, positions: np.ndarray, tokens: list[int]) -> None:

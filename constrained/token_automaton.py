@@ -26,6 +26,7 @@ _SMALL = 32     # up to this many states a bool matrix product (~0.8 us) beats w
 MAX_TABLE = 8_000_000    # entries of a counted automaton's transition table (int32: 32 MB; per-step work grows with it)
 MAX_WALK = 32_000_000    # (state, token prefix) pairs the walk visits, counting those that die at once
                          # (~20 bytes each kept, ~40 in flight: about 1.3 GB at the limit)
+_KEPT_BYTES = 1 << 18   # per automaton and direction: bytes of successor sets kept (as many again in keys)
 _CLASS_TRIES: BoundedCache = BoundedCache(32)          # (vocabulary, byte partition) -> _ClassTrie
 
 
@@ -189,8 +190,22 @@ class _Adjacency:
     def __init__(self, src: np.ndarray, dst: np.ndarray, n: int) -> None:
         self.src, self.dst, self.n = src, dst, n
         self.first = np.searchsorted(src, np.arange(n + 1))      # edges of q: first[q]:first[q+1]
+        self._seen: dict[bytes, np.ndarray] = {}
 
     def step(self, states: np.ndarray) -> np.ndarray:
+        """The states one edge leads to (read-only: results are kept, since a canvas steps
+        through the same sets again and again, e.g. inside every string of a slot)."""
+        key = states.tobytes()
+        out = self._seen.get(key)
+        if out is None:
+            out = self._step(states)
+            out.flags.writeable = False
+            if len(self._seen) * self.n >= _KEPT_BYTES:
+                self._seen.clear()
+            self._seen[key] = out
+        return out
+
+    def _step(self, states: np.ndarray) -> np.ndarray:
         out = np.zeros(self.n, bool)
         active = np.flatnonzero(states)
         if len(active) * 16 > self.n:                           # dense: one pass over every edge
