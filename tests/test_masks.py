@@ -48,8 +48,8 @@ def test_rows_kept_per_position_match_a_fresh_canvas():
 
 
 def test_few_tokens_listed_by_column_are_the_gathered_ones():
-    """Rows of under V/64 tokens are read off the tokens grouped by column: the same ids as
-    the gather over the whole vocabulary, non-generable tokens left out."""
+    """Rows of under V/64 tokens (or of all but so few) are read off the tokens grouped by
+    column: the same ids as the gather over the whole vocabulary, non-generable tokens left out."""
     from constrained.automaton.dfa import compile_dfa
     from constrained.compile.json_schema import SchemaCompiler
     from constrained.token_automaton import TokenAutomaton
@@ -60,11 +60,14 @@ def test_few_tokens_listed_by_column_are_the_gathered_ones():
     a = TokenAutomaton(compile_dfa(slot.node), vocab)
     rng = np.random.default_rng(0)
     width = a.next.shape[1]
-    subsets = [np.eye(width, dtype=bool)[c] for c in range(width)] + [rng.random(width) < 0.3 for _ in range(20)]
+    single = np.eye(width, dtype=bool)
+    subsets = [single[c] for c in range(width)] + [~single[c] for c in range(width)] \
+        + [rng.random(width) < p for p in (0.3, 0.97) for _ in range(20)]
     listed = 0
     for columns in subsets:
+        gathered = np.flatnonzero(vocab.generable & np.append(columns, False)[a.tok2u])
         ids = a.few_tokens_of(columns)
-        gathered = np.flatnonzero(a.tokens_of(columns))
+        assert np.array_equal(np.flatnonzero(a.tokens_of(columns)), gathered)     # also read off the few not in them
         if ids is None:
             assert len(gathered) * 64 > vocab.size
         else:
