@@ -86,13 +86,23 @@ def test_distinct_columns_group_exactly_equal_columns(n_rows, n_cols, span, rng)
     assert len(set(zip(by_rows, inverse))) == len(set(by_rows)) == len(set(inverse))
 
 
+def test_column_sums_are_exact_sums_modulo_2_64():
+    """uint64 values summed per column in float64 pieces: exact, also past 2**21 entries a column."""
+    rng = np.random.default_rng(0)
+    for most in (5, 1000, (1 << 21) + 10):
+        values = rng.integers(0, 2**64, most + 3, dtype=np.uint64)
+        cols = (np.arange(len(values)) >= most).astype(np.intp)      # column 0: ``most`` entries; column 1: 3
+        want = [sum(int(v) for v in values[cols == c]) % 2**64 for c in (0, 1)]
+        assert distinct._column_sums(cols, values, 2, most).tolist() == want
+
+
 def test_a_hash_collision_is_caught_and_retried(monkeypatch):
     table = np.array([[1, 2, 1, 3], [4, 4, 4, 0]])
     sums, calls = distinct._column_sums, []
 
-    def colliding(cols, values, n_cols):       # every column hashes alike the first time
+    def colliding(cols, values, n_cols, most):       # every column hashes alike the first time
         calls.append(1)
-        return np.zeros(n_cols, np.uint64) if len(calls) == 1 else sums(cols, values, n_cols)
+        return np.zeros(n_cols, np.uint64) if len(calls) == 1 else sums(cols, values, n_cols, most)
     monkeypatch.setattr(distinct, "_column_sums", colliding)
     rows, cols = np.nonzero(table != 0)
     got, inverse = distinct_columns(rows, cols, table[rows, cols], table.shape, 0)

@@ -11,8 +11,6 @@ import itertools
 
 import numpy as np
 
-_MASK21 = np.uint64((1 << 21) - 1)
-
 
 def _mix(x: np.ndarray) -> np.ndarray:
     """splitmix64's finaliser: well-spread 64-bit hashes of distinct integers."""
@@ -23,12 +21,14 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def _column_sums(cols: np.ndarray, values: np.ndarray, n_cols: int) -> np.ndarray:
-    """Per column, the sum of its uint64 ``values`` modulo 2**64 (bincount adds 21-bit
-    pieces in float64, exactly for fewer than 2**31 entries)."""
+def _column_sums(cols: np.ndarray, values: np.ndarray, n_cols: int, most: int) -> np.ndarray:
+    """Per column, the sum of its uint64 ``values`` modulo 2**64. bincount adds pieces of
+    them in float64, each as wide as keeps a column of ``most`` entries exact (two pieces
+    while ``most`` < 2**21)."""
+    width = 53 - int(most).bit_length()
     out = np.zeros(n_cols, np.uint64)
-    for shift in (0, 21, 42):
-        piece = ((values >> np.uint64(shift)) & _MASK21).astype(np.float64)
+    for shift in range(0, 64, width):
+        piece = ((values >> np.uint64(shift)) & np.uint64((1 << width) - 1)).astype(np.float64)
         out += np.bincount(cols, weights=piece, minlength=n_cols).astype(np.uint64) << np.uint64(shift)
     return out
 
@@ -47,7 +47,7 @@ def distinct_columns(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, sha
         counts = np.bincount(cols, minlength=shape[1])
         entry = rows.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + values.astype(np.uint64)
         for salt in itertools.count(1):
-            hashes = _column_sums(cols, _mix(entry + np.uint64(salt * 0xD1B54A32D192ED03 % 2**64)), shape[1])
+            hashes = _column_sums(cols, _mix(entry + np.uint64(salt * 0xD1B54A32D192ED03 % 2**64)), shape[1], shape[0])
             _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
             inverse = inverse.reshape(-1)
             distinct = np.full((shape[0], len(first)), default, values.dtype)
