@@ -96,6 +96,24 @@ VALID_BY_CONSTRUCTION = [
 ]
 
 
+# $refs resolve as validators resolve them: against the base URI of the nearest $id, or to anchors
+NESTED_ID = {"$id": "http://x.example/root.json", "type": "object", "required": ["i", "j", "s"],
+             "properties": {"i": {"$ref": "item.json"}, "j": {"$ref": "#/definitions/a"}, "s": {"$ref": "#/definitions/b"}},
+             "definitions": {"b": {"type": "string", "maxLength": 2},
+                             "a": {"$id": "item.json", "type": "object", "required": ["v"],
+                                   "properties": {"v": {"$ref": "#/definitions/b"}},       # item.json's b
+                                   "definitions": {"b": {"type": "integer"}}}}}
+VALID_BY_CONSTRUCTION += [
+    NESTED_ID,
+    {"$defs": {"s": {"$anchor": "str", "type": "string"}}, "properties": {"a": {"$ref": "#str"}}, "required": ["a"]},
+    {"$schema": "http://json-schema.org/draft-07/schema#", "definitions": {"n": {"$id": "#num", "type": "integer"}},
+     "type": "array", "items": {"$ref": "#num"}, "minItems": 1},
+    {"$schema": "http://json-schema.org/draft-04/schema#", "id": "http://x.example/a.json", "type": "object",
+     "definitions": {"q": {"id": "q.json", "type": "boolean"}}, "properties": {"x": {"$ref": "q.json"}}, "required": ["x"]},
+    {"$id": "http://x.example/r.json", "$ref": "http://x.example/r.json#/$defs/s", "$defs": {"s": {"enum": [1, "a"]}}},
+]
+
+
 @pytest.mark.parametrize("schema", VALID_BY_CONSTRUCTION)
 def test_outputs_validate(model, schema):
     g = constrained.Generator(schema, model, steps=3)
@@ -108,7 +126,9 @@ def test_outputs_validate(model, schema):
     ({"oneOf": [{"const": 1}, {"const": 1.0}]}, UnsatisfiableSchemaError),
     ({"oneOf": [{"const": {"a": 1, "b": 2}}, {"const": {"b": 2, "a": 1}}]}, UnsatisfiableSchemaError),
     ({"const": "a", "enum": ["b"]}, UnsatisfiableSchemaError),
-    ({"$defs": {"s": {"$anchor": "str", "type": "string"}}, "properties": {"a": {"$ref": "#str"}}, "required": ["a"]},
+    # a reference out of the schema, and one that does not resolve against its nested $id's base
+    ({"type": "object", "properties": {"a": {"$ref": "other.json"}}, "required": ["a"]}, UnsupportedSchemaError),
+    ({"$defs": {"x": {"$id": "http://y.example/x.json", "$ref": "#/$defs/n"}, "n": {"type": "null"}}, "$ref": "#/$defs/x"},
      UnsupportedSchemaError),
     ({"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}, SchemaError),
     ({"$schema": "http://json-schema.org/draft-03/schema#", "type": "integer", "divisibleBy": 7}, UnsupportedSchemaError),
@@ -151,3 +171,20 @@ def test_draft4_reads_const_as_its_validators_do():
     assert draft4["properties"] == {"const": {"type": "integer"}} and draft4["definitions"]["d"] == {"not": {}}
     assert "const" not in draft4 and member == {"type": "integer", "const": 5}       # the input is untouched
     assert SchemaCompiler({"$schema": "http://json-schema.org/draft-06/schema#", **schema}).root["const"] == {"a": 1}
+
+
+def test_references_are_rewritten_as_pointers_only_where_bases_or_anchors_need_it():
+    """The compiler follows pointers: nested bases and anchors are read into them (the input
+    untouched); a reference out of the schema that nothing reaches does not stop a compile."""
+    import copy
+    from constrained.compile.json_schema import SchemaCompiler, _refs
+    before = copy.deepcopy(NESTED_ID)
+    root = SchemaCompiler(NESTED_ID).root
+    assert root["properties"]["i"]["$ref"] == "#/definitions/a"
+    assert root["definitions"]["a"]["properties"]["v"]["$ref"] == "#/definitions/a/definitions/b"
+    assert root["properties"]["s"]["$ref"] == "#/definitions/b" and NESTED_ID == before
+    plain = {"$defs": {"n": {"type": "null"}}, "$ref": "#/$defs/n"}
+    assert SchemaCompiler(plain).root is plain                   # nothing to rewrite: no copy
+    unused = {"$defs": {"remote": {"$ref": "https://x.example/other.json"}}, "type": "integer"}
+    assert list(_refs(SchemaCompiler(unused).root)) == ["https://x.example/other.json"]
+    constrained.compile(unused, constrained.TokenVocabulary.from_token_bytes([bytes([b]) for b in range(32, 127)]))

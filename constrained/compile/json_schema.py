@@ -13,8 +13,10 @@ import copy
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass
+from urllib.parse import urljoin
 
 import jsonschema
+import referencing.exceptions
 import referencing.jsonschema
 
 from ..automaton.regex import (
@@ -126,8 +128,9 @@ class SchemaCompiler:
         self._draft2020 = cls is jsonschema.Draft202012Validator
         self._siblings_apply = cls in (jsonschema.Draft201909Validator, jsonschema.Draft202012Validator)
         self._conditionals = cls not in (jsonschema.Draft4Validator, jsonschema.Draft6Validator)
-        if _has_nested_id(schema):
-            raise UnsupportedSchemaError("nested '$id' (relative reference bases) is not supported", "#", "$id")
+        spec = referencing.jsonschema.specification_with(cls.META_SCHEMA["$schema"])
+        if any(not _is_pointer(ref) for ref in _refs(self.root)) or _has_nested_id(self.root, spec):
+            self.root = _pointer_refs(self.root, spec)
 
     # --- entry point -------------------------------------------------------------------
     def layout(self) -> list[Part]:
@@ -147,8 +150,8 @@ class SchemaCompiler:
             if ref in entered:
                 raise SchemaError(f"circular reference {ref!r}", pointer, "$ref")
             siblings = {k: v for k, v in schema.items() if k != "$ref" and k not in ANNOTATIONS}
-            if not isinstance(ref, str) or not (ref == "#" or ref.startswith("#/")):
-                raise UnsupportedSchemaError(f"only local JSON-pointer references are supported, got {ref!r}",
+            if not isinstance(ref, str) or not _is_pointer(ref):
+                raise UnsupportedSchemaError(f"only references into the schema itself are supported, got {ref!r}",
                                              pointer, "$ref")
             target = self.root
             for raw in ref[1:].split("/")[1:]:
@@ -810,11 +813,86 @@ def _any_value() -> Value:
     return Value(alt(scalar, array, obj), 8)
 
 
-def _has_nested_id(schema, root: bool = True) -> bool:
+def _is_pointer(ref: str) -> bool:
+    return ref == "#" or ref.startswith("#/")
+
+
+def _refs(schema):
+    """Every ``$ref`` string in ``schema`` (values of enum, const, default and examples aside)."""
     if isinstance(schema, list):
-        return any(_has_nested_id(v, False) for v in schema)
-    if not isinstance(schema, dict):
-        return False
-    if not root and isinstance(schema.get("$id"), str):
-        return True
-    return any(_has_nested_id(v, False) for k, v in schema.items() if k not in ("enum", "const", "default", "examples"))
+        for v in schema:
+            yield from _refs(v)
+    elif isinstance(schema, dict):
+        for k, v in schema.items():
+            if k == "$ref" and isinstance(v, str):
+                yield v
+            elif k not in ("enum", "const", "default", "examples"):
+                yield from _refs(v)
+
+
+def _locations(root) -> dict[int, str]:
+    """The JSON pointer of every object and array in ``root``, by identity."""
+    located, stack = {}, [(root, "#")]
+    while stack:
+        node, pointer = stack.pop()
+        if isinstance(node, (dict, list)):
+            located[id(node)] = pointer
+            items = node.items() if isinstance(node, dict) else enumerate(node)
+            stack.extend((v, _ptr(pointer, k)) for k, v in items)
+    return located
+
+
+def _pointer_refs(schema, spec: referencing.Specification):
+    """``schema`` with each ``$ref`` written as the JSON pointer of its target in ``schema``,
+    resolved as validators resolve it (``referencing``, jsonschema's own library): against
+    the base URI that nested ``$id``s set, and anchors. The compiler follows pointers only.
+
+    A reference to a document outside the schema is written as an absolute URI (refused
+    when reached, as before); one whose target depends on how it is reached is refused.
+    """
+    root = copy.deepcopy(schema)
+    located = _locations(root)
+    resource = spec.create_resource(root)
+    base = resource.id() or ""
+    resolver = referencing.Registry().with_resource(base, resource).crawl().resolver(base)
+    written: dict[int, str] = {}
+    original: dict[int, str] = {}
+    seen: set[tuple[int, str]] = set()
+    pending = [(root, resolver)]
+    while pending:
+        node, resolver = pending.pop()
+        scope = (id(node), resolver._base_uri)    # (private, but the only way to tell scopes apart)
+        if scope in seen:
+            continue
+        seen.add(scope)
+        if isinstance(node, dict) and isinstance(node.get("$ref"), str):
+            ref = original.setdefault(id(node), node["$ref"])
+            try:
+                found = resolver.lookup(ref)
+            except referencing.exceptions.Unresolvable:
+                target = urljoin(resolver._base_uri, ref)
+            else:
+                target = located.get(id(found.contents))
+                if target is None:          # a boolean schema: identity does not tell where it is
+                    raise UnsupportedSchemaError(f"reference {ref!r} to a boolean schema under a nested '$id'",
+                                                 located[id(node)], "$ref")
+                pending.append((found.contents, found.resolver))
+            if written.setdefault(id(node), target) != target:
+                raise UnsupportedSchemaError(f"reference {ref!r} resolves to {written[id(node)]} or {target}, "
+                                             "by the '$id' scope it is reached in", located[id(node)], "$ref")
+            node["$ref"] = target
+        if isinstance(node, dict):          # (a boolean schema has no subschemas)
+            pending.extend((sub, resolver.in_subresource(spec.create_resource(sub))) for sub in spec.subresources_of(node))
+    return root
+
+
+def _has_nested_id(root, spec: referencing.Specification) -> bool:
+    """Whether a subschema below the root sets its own base URI (``$id``, draft 4's ``id``)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):          # (a boolean schema has no subschemas)
+            if node is not root and spec.id_of(node) is not None:
+                return True
+            stack.extend(spec.subresources_of(node))
+    return False
