@@ -111,6 +111,14 @@ VALID_BY_CONSTRUCTION += [
     {"$schema": "http://json-schema.org/draft-04/schema#", "id": "http://x.example/a.json", "type": "object",
      "definitions": {"q": {"id": "q.json", "type": "boolean"}}, "properties": {"x": {"$ref": "q.json"}}, "required": ["x"]},
     {"$id": "http://x.example/r.json", "$ref": "http://x.example/r.json#/$defs/s", "$defs": {"s": {"enum": [1, "a"]}}},
+    # (review) percent-encoded pointers decode; a member named const; draft 7 lists beside schemas
+    {"$defs": {"a%b": {"type": "integer"}, "a%25b": {"type": "string"}}, "type": "object",
+     "properties": {"x": {"$ref": "#/$defs/a%25b"}}, "required": ["x"]},
+    {"$defs": {"s": {"$anchor": "str", "type": "string"}}, "type": "object", "properties": {"const": {"$ref": "#str"}},
+     "required": ["const"]},
+    {"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "required": ["b"], "dependencies": {"b": ["a"]},
+     "properties": {"a": {"type": "null"}, "b": {"$ref": "#/definitions/s"}},
+     "definitions": {"s": {"$id": "http://b.example/s.json", "type": "string", "maxLength": 3}}},
 ]
 
 
@@ -130,6 +138,21 @@ def test_outputs_validate(model, schema):
     ({"type": "object", "properties": {"a": {"$ref": "other.json"}}, "required": ["a"]}, UnsupportedSchemaError),
     ({"$defs": {"x": {"$id": "http://y.example/x.json", "$ref": "#/$defs/n"}, "n": {"type": "null"}}, "$ref": "#/$defs/x"},
      UnsupportedSchemaError),
+    # (review) a $ref into an enum value (rewriting it would change the constant), two
+    # subschemas with one base URI, a dynamic anchor (its target moves at run time)
+    ({"$id": "http://a.example/r.json", "type": "object", "required": ["b"],
+      "properties": {"a": {"enum": [{"$ref": "r.json#/$defs/s"}]}, "b": {"$ref": "#/properties/a/enum/0"}},
+      "$defs": {"s": {"type": "string"}}}, UnsupportedSchemaError),
+    ({"$id": "http://a.example/r.json", "type": "object", "required": ["p"], "properties": {"p": {"$ref": "#/$defs/s"}},
+      "$defs": {"s": {"type": "string"}, "dup": {"$id": "r.json", "$defs": {"s": {"type": "integer"}}}}},
+     UnsupportedSchemaError),
+    ({"$id": "http://a.example/r.json", "type": "object", "required": ["p"], "properties": {"p": {"$ref": "list.json"}},
+      "$defs": {"item": {"$dynamicAnchor": "item", "type": "string"},
+                "L": {"$id": "list.json", "type": "object", "required": ["v"], "properties": {"v": {"$ref": "#item"}},
+                      "$defs": {"item": {"$dynamicAnchor": "item", "type": "integer"}}}}}, UnsupportedSchemaError),
+    # draft 4 ignores const in a $ref's target too: nothing passes "not {}"
+    ({"$schema": "http://json-schema.org/draft-04/schema#", "type": "integer", "not": {"$ref": "#/x/c"},
+      "x": {"c": {"const": 1}}}, UnsatisfiableSchemaError),
     ({"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"}, SchemaError),
     ({"$schema": "http://json-schema.org/draft-03/schema#", "type": "integer", "divisibleBy": 7}, UnsupportedSchemaError),
     ({"allOf": [{"type": "string", "pattern": "^a"}, {"pattern": "b$"}]}, UnsupportedSchemaError),
@@ -177,7 +200,7 @@ def test_references_are_rewritten_as_pointers_only_where_bases_or_anchors_need_i
     """The compiler follows pointers: nested bases and anchors are read into them (the input
     untouched); a reference out of the schema that nothing reaches does not stop a compile."""
     import copy
-    from constrained.compile.json_schema import SchemaCompiler, _refs
+    from constrained.compile.json_schema import SchemaCompiler
     before = copy.deepcopy(NESTED_ID)
     root = SchemaCompiler(NESTED_ID).root
     assert root["properties"]["i"]["$ref"] == "#/definitions/a"
@@ -185,6 +208,9 @@ def test_references_are_rewritten_as_pointers_only_where_bases_or_anchors_need_i
     assert root["properties"]["s"]["$ref"] == "#/definitions/b" and NESTED_ID == before
     plain = {"$defs": {"n": {"type": "null"}}, "$ref": "#/$defs/n"}
     assert SchemaCompiler(plain).root is plain                   # nothing to rewrite: no copy
-    unused = {"$defs": {"remote": {"$ref": "https://x.example/other.json"}}, "type": "integer"}
-    assert list(_refs(SchemaCompiler(unused).root)) == ["https://x.example/other.json"]
-    constrained.compile(unused, constrained.TokenVocabulary.from_token_bytes([bytes([b]) for b in range(32, 127)]))
+    vocab = constrained.TokenVocabulary.from_token_bytes([bytes([b]) for b in range(32, 127)])
+    for unused in ({"$defs": {"remote": {"$ref": "https://x.example/other.json"}}, "type": "integer"},
+                   {"$id": "http://x.example/r.json", "$defs": {"t": True, "u": {"$ref": "r.json#/$defs/t"},
+                                                              "v": {"$ref": "r.json#/$defs/t/type/x"}}, "type": "integer"}):
+        constrained.compile(unused, vocab)
+    assert SchemaCompiler(unused).root["$defs"]["u"]["$ref"] == "http://x.example/r.json#/$defs/t"   # refused if reached

@@ -13,10 +13,8 @@ import copy
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass
-from urllib.parse import urljoin
 
 import jsonschema
-import referencing.exceptions
 import referencing.jsonschema
 
 from ..automaton.regex import (
@@ -45,6 +43,8 @@ from .narrowing import FULL, NARROWER, Narrowing
 from .negation import MAX_NESTING, negated_schema, negation, tests_members
 from .numbers import FLOAT_SAFE, bounds, multiples_of, number_regex
 from .one_of import exclusive_branches
+from .references import as_pointers, follow, inside_constants, is_pointer, needs_resolving
+from .references import child_pointer as _ptr
 from .strings import json_string, other_than, string_parts
 
 MAX_REF_NESTING = 32       # how many $refs may be open at once (no canvas holds deeper values)
@@ -87,13 +87,6 @@ class Value:
 Part = str | Slot
 
 
-def _ptr(base: str, *keys) -> str:
-    out = base
-    for k in keys:
-        out += "/" + str(k).replace("~", "~0").replace("/", "~1")
-    return out
-
-
 def _dumps(value) -> str:
     return json.dumps(value, ensure_ascii=False)
 
@@ -119,18 +112,18 @@ class SchemaCompiler:
             keyword = str(exc.path[-1]) if exc.path else None
             error = InvalidPatternError if keyword == "pattern" else SchemaError
             raise error(f"invalid JSON Schema: {exc.message}", pointer, keyword) from None
-        self.root = _without_const(schema) if cls is jsonschema.Draft4Validator else schema
+        if cls is jsonschema.Draft3Validator:
+            raise UnsupportedSchemaError("draft 3 schemas are not supported", "#", "$schema")
+        spec = referencing.jsonschema.specification_with(cls.META_SCHEMA["$schema"])
+        self.root = as_pointers(schema, spec) if needs_resolving(schema, spec) else schema
+        if cls is jsonschema.Draft4Validator:
+            self.root = _without_const(self.root)
         self._validator_cls = cls
         self._root_validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
         self._format_blind = cls(schema)        # a validator may ignore format: proofs of emptiness must too
-        if cls is jsonschema.Draft3Validator:
-            raise UnsupportedSchemaError("draft 3 schemas are not supported", "#", "$schema")
         self._draft2020 = cls is jsonschema.Draft202012Validator
         self._siblings_apply = cls in (jsonschema.Draft201909Validator, jsonschema.Draft202012Validator)
         self._conditionals = cls not in (jsonschema.Draft4Validator, jsonschema.Draft6Validator)
-        spec = referencing.jsonschema.specification_with(cls.META_SCHEMA["$schema"])
-        if any(not _is_pointer(ref) for ref in _refs(self.root)) or _has_nested_id(self.root, spec):
-            self.root = _pointer_refs(self.root, spec)
 
     # --- entry point -------------------------------------------------------------------
     def layout(self) -> list[Part]:
@@ -150,16 +143,10 @@ class SchemaCompiler:
             if ref in entered:
                 raise SchemaError(f"circular reference {ref!r}", pointer, "$ref")
             siblings = {k: v for k, v in schema.items() if k != "$ref" and k not in ANNOTATIONS}
-            if not isinstance(ref, str) or not _is_pointer(ref):
+            if not isinstance(ref, str) or not is_pointer(ref):
                 raise UnsupportedSchemaError(f"only references into the schema itself are supported, got {ref!r}",
                                              pointer, "$ref")
-            target = self.root
-            for raw in ref[1:].split("/")[1:]:
-                key = raw.replace("~1", "/").replace("~0", "~")
-                try:
-                    target = target[int(key)] if isinstance(target, list) else target[key]
-                except (KeyError, IndexError, ValueError, TypeError):
-                    raise SchemaError(f"reference {ref!r} does not resolve", pointer, "$ref") from None
+            target = follow(self.root, ref, pointer)
             entered.append(ref)
             if siblings and self._siblings_apply:      # 2019-09+: $ref AND its sibling keywords
                 target, _, more = self._resolve(target, ref)
@@ -747,16 +734,29 @@ class SchemaCompiler:
 
 
 def _without_const(schema):
-    """A draft-4 schema with ``const`` left out of every subschema: draft 4 has no such
-    keyword and its validators ignore it, so reading it would narrow a value, and widen
-    whatever negates it (a ``not``, another ``oneOf`` branch)."""
+    """A draft-4 schema with ``const`` left out of every subschema and every ``$ref`` target:
+    draft 4 has no such keyword and its validators ignore it, so reading it would narrow a
+    value, and widen whatever negates it (a ``not``, another ``oneOf`` branch)."""
     schema = copy.deepcopy(schema)
-    stack = [schema]
+    spec = referencing.jsonschema.DRAFT4
+    constants = inside_constants(schema, spec)
+    stack, seen = [schema], set()
     while stack:
         sub = stack.pop()
-        if isinstance(sub, dict):
-            sub.pop("const", None)
-            stack.extend(referencing.jsonschema.DRAFT4.subresources_of(sub))
+        if not isinstance(sub, dict) or id(sub) in seen:
+            continue
+        seen.add(id(sub))
+        ref = sub.get("$ref")
+        if isinstance(ref, str) and is_pointer(ref):
+            try:
+                target = follow(schema, ref, "#")
+            except SchemaError:
+                target = None                  # refused when a value needs it
+            if id(target) in constants:
+                raise UnsupportedSchemaError("a $ref reads an enum value as a schema", "#", "$ref")
+            stack.append(target)
+        sub.pop("const", None)
+        stack.extend(spec.subresources_of(sub))
     return schema
 
 
@@ -811,88 +811,3 @@ def _any_value() -> Value:
     member = seq(string, lit(": "), scalar)
     obj = seq(lit("{"), optional(seq(member, star(seq(lit(", "), member)))), lit("}"))
     return Value(alt(scalar, array, obj), 8)
-
-
-def _is_pointer(ref: str) -> bool:
-    return ref == "#" or ref.startswith("#/")
-
-
-def _refs(schema):
-    """Every ``$ref`` string in ``schema`` (values of enum, const, default and examples aside)."""
-    if isinstance(schema, list):
-        for v in schema:
-            yield from _refs(v)
-    elif isinstance(schema, dict):
-        for k, v in schema.items():
-            if k == "$ref" and isinstance(v, str):
-                yield v
-            elif k not in ("enum", "const", "default", "examples"):
-                yield from _refs(v)
-
-
-def _locations(root) -> dict[int, str]:
-    """The JSON pointer of every object and array in ``root``, by identity."""
-    located, stack = {}, [(root, "#")]
-    while stack:
-        node, pointer = stack.pop()
-        if isinstance(node, (dict, list)):
-            located[id(node)] = pointer
-            items = node.items() if isinstance(node, dict) else enumerate(node)
-            stack.extend((v, _ptr(pointer, k)) for k, v in items)
-    return located
-
-
-def _pointer_refs(schema, spec: referencing.Specification):
-    """``schema`` with each ``$ref`` written as the JSON pointer of its target in ``schema``,
-    resolved as validators resolve it (``referencing``, jsonschema's own library): against
-    the base URI that nested ``$id``s set, and anchors. The compiler follows pointers only.
-
-    A reference to a document outside the schema is written as an absolute URI (refused
-    when reached, as before); one whose target depends on how it is reached is refused.
-    """
-    root = copy.deepcopy(schema)
-    located = _locations(root)
-    resource = spec.create_resource(root)
-    base = resource.id() or ""
-    resolver = referencing.Registry().with_resource(base, resource).crawl().resolver(base)
-    written: dict[int, str] = {}
-    original: dict[int, str] = {}
-    seen: set[tuple[int, str]] = set()
-    pending = [(root, resolver)]
-    while pending:
-        node, resolver = pending.pop()
-        scope = (id(node), resolver._base_uri)    # (private, but the only way to tell scopes apart)
-        if scope in seen:
-            continue
-        seen.add(scope)
-        if isinstance(node, dict) and isinstance(node.get("$ref"), str):
-            ref = original.setdefault(id(node), node["$ref"])
-            try:
-                found = resolver.lookup(ref)
-            except referencing.exceptions.Unresolvable:
-                target = urljoin(resolver._base_uri, ref)
-            else:
-                target = located.get(id(found.contents))
-                if target is None:          # a boolean schema: identity does not tell where it is
-                    raise UnsupportedSchemaError(f"reference {ref!r} to a boolean schema under a nested '$id'",
-                                                 located[id(node)], "$ref")
-                pending.append((found.contents, found.resolver))
-            if written.setdefault(id(node), target) != target:
-                raise UnsupportedSchemaError(f"reference {ref!r} resolves to {written[id(node)]} or {target}, "
-                                             "by the '$id' scope it is reached in", located[id(node)], "$ref")
-            node["$ref"] = target
-        if isinstance(node, dict):          # (a boolean schema has no subschemas)
-            pending.extend((sub, resolver.in_subresource(spec.create_resource(sub))) for sub in spec.subresources_of(node))
-    return root
-
-
-def _has_nested_id(root, spec: referencing.Specification) -> bool:
-    """Whether a subschema below the root sets its own base URI (``$id``, draft 4's ``id``)."""
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):          # (a boolean schema has no subschemas)
-            if node is not root and spec.id_of(node) is not None:
-                return True
-            stack.extend(spec.subresources_of(node))
-    return False
