@@ -111,6 +111,10 @@ VALID_BY_CONSTRUCTION += [
     {"$schema": "http://json-schema.org/draft-04/schema#", "id": "http://x.example/a.json", "type": "object",
      "definitions": {"q": {"id": "q.json", "type": "boolean"}}, "properties": {"x": {"$ref": "q.json"}}, "required": ["x"]},
     {"$id": "http://x.example/r.json", "$ref": "http://x.example/r.json#/$defs/s", "$defs": {"s": {"enum": [1, "a"]}}},
+    # (second review) values are checked with the rewritten pointers, which nested $ids must not
+    # re-base: this "n#/$defs/s" is the string, not p's own integer
+    {"$defs": {"n": {"$id": "http://e.example/n", "$defs": {"s": {"type": "string"}}}}, "enum": [{"p": "a"}, {"p": 1}],
+     "properties": {"p": {"$id": "http://e.example/c", "$ref": "n#/$defs/s", "$defs": {"n": {"$defs": {"s": {"type": "integer"}}}}}}},
     # (review) percent-encoded pointers decode; a member named const; draft 7 lists beside schemas
     {"$defs": {"a%b": {"type": "integer"}, "a%25b": {"type": "string"}}, "type": "object",
      "properties": {"x": {"$ref": "#/$defs/a%25b"}}, "required": ["x"]},
@@ -150,6 +154,11 @@ def test_outputs_validate(model, schema):
       "$defs": {"item": {"$dynamicAnchor": "item", "type": "string"},
                 "L": {"$id": "list.json", "type": "object", "required": ["v"], "properties": {"v": {"$ref": "#item"}},
                       "$defs": {"item": {"$dynamicAnchor": "item", "type": "integer"}}}}}, UnsupportedSchemaError),
+    # (second review) a reference that does not resolve under a urn: base is not read from the
+    # root; an enum checked against a member whose $ref resolves nowhere
+    ({"$defs": {"x": {"type": "integer"}, "n": {"$id": "urn:example:n", "$ref": "#/$defs/x"}}, "$ref": "#/$defs/n"},
+     UnsupportedSchemaError),
+    ({"enum": [{"p": "a"}, {"p": 1}], "properties": {"p": {"$ref": "#/$defs/missing"}}}, SchemaError),
     # draft 4 ignores const in a $ref's target too: nothing passes "not {}"
     ({"$schema": "http://json-schema.org/draft-04/schema#", "type": "integer", "not": {"$ref": "#/x/c"},
       "x": {"c": {"const": 1}}}, UnsatisfiableSchemaError),

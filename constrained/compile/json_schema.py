@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import jsonschema
+import referencing.exceptions
 import referencing.jsonschema
 
 from ..automaton.regex import (
@@ -119,8 +120,8 @@ class SchemaCompiler:
         if cls is jsonschema.Draft4Validator:
             self.root = _without_const(self.root)
         self._validator_cls = cls
-        self._root_validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
-        self._format_blind = cls(schema)        # a validator may ignore format: proofs of emptiness must too
+        self._root_validator = cls(self.root, format_checker=cls.FORMAT_CHECKER)
+        self._format_blind = cls(self.root)     # a validator may ignore format: proofs of emptiness must too
         self._draft2020 = cls is jsonschema.Draft202012Validator
         self._siblings_apply = cls in (jsonschema.Draft201909Validator, jsonschema.Draft202012Validator)
         self._conditionals = cls not in (jsonschema.Draft4Validator, jsonschema.Draft6Validator)
@@ -341,7 +342,7 @@ class SchemaCompiler:
 
     def accepts(self, schema, value) -> bool:
         """Whether ``value`` is valid under ``schema``, a part of the root document."""
-        return self._root_validator.evolve(schema=schema).is_valid(value)
+        return _is_valid(self._root_validator, schema, value)
 
     def item_rule(self, schema: dict, index: int):
         """What item ``index`` of an array under ``schema`` must satisfy (flattened)."""
@@ -403,8 +404,7 @@ class SchemaCompiler:
             return False
         if "const" in schema or "enum" in schema:
             listed = [schema["const"]] if "const" in schema else schema["enum"]
-            blind = self._format_blind.evolve(schema=schema)
-            return not any(blind.is_valid(v) for v in listed)
+            return not any(_is_valid(self._format_blind, schema, v) for v in listed)
         if isinstance(schema.get("anyOf"), list):           # (how a negated ``if`` is written)
             rest = {k: v for k, v in schema.items() if k != "anyOf"}
             try:
@@ -561,12 +561,12 @@ class SchemaCompiler:
                 raise UnsupportedSchemaError(f"a schema dependency of required property '{name}'",
                                              _ptr(pointer, "dependentSchemas"), "dependentSchemas")
         names = list(props) + [n for n in required if n not in props]
-        names_ok = self._root_validator.evolve(schema=schema.get("propertyNames", True))
+        name_rule = schema.get("propertyNames", True)
         out = []
         for name in names:
             is_required = name in required
             droppable = name in dep_schemas or any(d not in required for d in deps.get(name, []))
-            if not names_ok.is_valid(name) or (droppable and not is_required):
+            if not _is_valid(self._root_validator, name_rule, name) or (droppable and not is_required):
                 if is_required:
                     raise UnsatisfiableSchemaError(f"required property '{name}' is not an allowed name",
                                                    _ptr(pointer, "propertyNames"), "propertyNames")
@@ -731,6 +731,15 @@ class SchemaCompiler:
                 key = self._key(schema, name, pointer)
                 members.append((seq(key.node, v.node), key.chars + v.chars, required))
         return Value(seq(lit("{"), _member_list(members), lit("}")), 2 + sum(c + 2 for _, c, _ in members))
+
+
+def _is_valid(validator, schema, value) -> bool:
+    """Whether ``validator``, moved onto ``schema`` (a part of its root), accepts ``value``;
+    a ``$ref`` the validator cannot resolve is a typed error."""
+    try:
+        return validator.evolve(schema=schema).is_valid(value)
+    except referencing.exceptions.Unresolvable as exc:
+        raise SchemaError(f"reference {getattr(exc, 'ref', '')!r} does not resolve", "#", "$ref") from None
 
 
 def _without_const(schema):

@@ -73,8 +73,9 @@ def as_pointers(schema, spec: referencing.Specification):
     refused when a value needs it. Refused at once: a target inside a constant (writing its
     ``$ref`` would change the constant), a reference through a base URI that several
     subschemas declare (generated schemas repeat ``$id``s; harmless until a reference uses
-    one), a target that depends on how it is reached, and ``$dynamicAnchor`` (its targets
-    move at run time).
+    one), a target that depends on how it is reached, and a ``$dynamicAnchor`` target (it
+    moves at run time). Nested ``$id``s are then dropped: validators built on the copy
+    must read its pointers from the root.
     """
     root = copy.deepcopy(schema)
     located = _locations(root)
@@ -82,6 +83,7 @@ def as_pointers(schema, spec: referencing.Specification):
     resource = spec.create_resource(root)
     base = resource.id() or ""
     start = referencing.Registry().with_resource(base, resource).resolver(base)
+    nested_ids = []
     repeated = _repeated_bases(root, start, spec)
     written: dict[int, str] = {}
     original: dict[int, str] = {}
@@ -93,15 +95,17 @@ def as_pointers(schema, spec: referencing.Specification):
             continue
         seen.add((id(node), _base(resolver)))
         pending.extend(_inner(node, resolver, spec))
+        if node is not root and spec.id_of(node) is not None:
+            nested_ids.append(node)
         where = located[id(node)]
-        if "$dynamicAnchor" in node:
-            raise UnsupportedSchemaError("$dynamicAnchor", where, "$dynamicAnchor")
         if not isinstance(node.get("$ref"), str):
             continue
         if id(node) in constants:
             raise UnsupportedSchemaError("a $ref reads an enum or const value as a schema", where, "$ref")
         ref = original.setdefault(id(node), node["$ref"])
         target = urljoin(_base(resolver), ref)       # if it does not resolve within the schema
+        if is_pointer(target) and _base(resolver) != base:
+            target = _base(resolver) + ref           # (urljoin keeps a fragment as it is under a urn: base)
         if urldefrag(target)[0] in repeated:
             raise UnsupportedSchemaError(f"reference {ref!r} goes through the base URI {urldefrag(target)[0]!r}, "
                                          "which several subschemas declare", where, "$ref")
@@ -110,12 +114,17 @@ def as_pointers(schema, spec: referencing.Specification):
         except _RESOLVER_ERRORS:
             found = None
         if found is not None and id(found.contents) in located:    # (a boolean target: identity cannot place it)
+            if "$dynamicAnchor" in found.contents:
+                raise UnsupportedSchemaError("a $ref to a $dynamicAnchor (its target moves at run time)", where, "$ref")
             target = located[id(found.contents)]
             pending.append((found.contents, found.resolver))
         if written.setdefault(id(node), target) != target:
             raise UnsupportedSchemaError(f"reference {ref!r} resolves to {written[id(node)]} or {target}, "
                                          "by the '$id' scope it is reached in", where, "$ref")
         node["$ref"] = target
+    id_key = "id" if spec.id_of({"id": "x"}) else "$id"      # (draft 4 names it id)
+    for node in nested_ids:          # the pointers are the root's now: a validator must not re-base them
+        del node[id_key]
     return root
 
 
