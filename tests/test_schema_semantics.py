@@ -115,6 +115,9 @@ VALID_BY_CONSTRUCTION += [
     # re-base: this "n#/$defs/s" is the string, not p's own integer
     {"$defs": {"n": {"$id": "http://e.example/n", "$defs": {"s": {"type": "string"}}}}, "enum": [{"p": "a"}, {"p": 1}],
      "properties": {"p": {"$id": "http://e.example/c", "$ref": "n#/$defs/s", "$defs": {"n": {"$defs": {"s": {"type": "integer"}}}}}}},
+    # a nested resource reached by its own URI and by a pointer into its parent's
+    {"$id": "http://e.example/r", "$defs": {"a": {"$id": "a", "$defs": {"b": {"$id": "b", "type": "integer", "maximum": 3}}}},
+     "type": "object", "properties": {"x": {"$ref": "a#/$defs/b"}, "y": {"$ref": "b"}}, "required": ["x", "y"]},
     # (review) percent-encoded pointers decode; a member named const; draft 7 lists beside schemas
     {"$defs": {"a%b": {"type": "integer"}, "a%25b": {"type": "string"}}, "type": "object",
      "properties": {"x": {"$ref": "#/$defs/a%25b"}}, "required": ["x"]},

@@ -83,7 +83,7 @@ def as_pointers(schema, spec: referencing.Specification):
     resource = spec.create_resource(root)
     base = resource.id() or ""
     start = referencing.Registry().with_resource(base, resource).resolver(base)
-    nested_ids = []
+    nested_ids: dict[int, dict] = {}      # (one node may be reached under several bases)
     repeated = _repeated_bases(root, start, spec)
     written: dict[int, str] = {}
     original: dict[int, str] = {}
@@ -96,7 +96,7 @@ def as_pointers(schema, spec: referencing.Specification):
         seen.add((id(node), _base(resolver)))
         pending.extend(_inner(node, resolver, spec))
         if node is not root and spec.id_of(node) is not None:
-            nested_ids.append(node)
+            nested_ids[id(node)] = node
         where = located[id(node)]
         if not isinstance(node.get("$ref"), str):
             continue
@@ -123,7 +123,7 @@ def as_pointers(schema, spec: referencing.Specification):
                                          "by the '$id' scope it is reached in", where, "$ref")
         node["$ref"] = target
     id_key = "id" if spec.id_of({"id": "x"}) else "$id"      # (draft 4 names it id)
-    for node in nested_ids:          # the pointers are the root's now: a validator must not re-base them
+    for node in nested_ids.values():     # the pointers are the root's now: a validator must not re-base them
         del node[id_key]
     return root
 
