@@ -69,13 +69,13 @@ def _ranges(begin: np.ndarray, count: np.ndarray) -> np.ndarray:
     return np.repeat(begin - np.cumsum(count) + count, count) + np.arange(int(count.sum()))
 
 
-_DEAD = np.zeros(1, bool)
+_ONE_FALSE = np.zeros(1, bool)
 
 
 def _or_dead(members: np.ndarray) -> np.ndarray:
     """A bool vector extended by one False entry, for the last (dead, or never allowed)
     index of a table (np.append does the same in twice the time)."""
-    return np.concatenate((members, _DEAD))
+    return np.concatenate((members, _ONE_FALSE))
 
 
 def _reachable_part(nxt: np.ndarray, accept: np.ndarray, usable: np.ndarray):

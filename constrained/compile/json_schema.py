@@ -342,7 +342,7 @@ class SchemaCompiler:
 
     def accepts(self, schema, value) -> bool:
         """Whether ``value`` is valid under ``schema``, a part of the root document."""
-        return _is_valid(self._root_validator, schema, value)
+        return _is_valid(self._root_validator.evolve(schema=schema), value)
 
     def item_rule(self, schema: dict, index: int):
         """What item ``index`` of an array under ``schema`` must satisfy (flattened)."""
@@ -404,7 +404,8 @@ class SchemaCompiler:
             return False
         if "const" in schema or "enum" in schema:
             listed = [schema["const"]] if "const" in schema else schema["enum"]
-            return not any(_is_valid(self._format_blind, schema, v) for v in listed)
+            blind = self._format_blind.evolve(schema=schema)
+            return not any(_is_valid(blind, v) for v in listed)
         if isinstance(schema.get("anyOf"), list):           # (how a negated ``if`` is written)
             rest = {k: v for k, v in schema.items() if k != "anyOf"}
             try:
@@ -561,12 +562,12 @@ class SchemaCompiler:
                 raise UnsupportedSchemaError(f"a schema dependency of required property '{name}'",
                                              _ptr(pointer, "dependentSchemas"), "dependentSchemas")
         names = list(props) + [n for n in required if n not in props]
-        name_rule = schema.get("propertyNames", True)
+        names_ok = self._root_validator.evolve(schema=schema.get("propertyNames", True))
         out = []
         for name in names:
             is_required = name in required
             droppable = name in dep_schemas or any(d not in required for d in deps.get(name, []))
-            if not _is_valid(self._root_validator, name_rule, name) or (droppable and not is_required):
+            if not _is_valid(names_ok, name) or (droppable and not is_required):
                 if is_required:
                     raise UnsatisfiableSchemaError(f"required property '{name}' is not an allowed name",
                                                    _ptr(pointer, "propertyNames"), "propertyNames")
@@ -733,11 +734,11 @@ class SchemaCompiler:
         return Value(seq(lit("{"), _member_list(members), lit("}")), 2 + sum(c + 2 for _, c, _ in members))
 
 
-def _is_valid(validator, schema, value) -> bool:
-    """Whether ``validator``, moved onto ``schema`` (a part of its root), accepts ``value``;
-    a ``$ref`` the validator cannot resolve is a typed error."""
+def _is_valid(validator, value) -> bool:
+    """Whether ``validator`` (moved onto a part of its root) accepts ``value``; a ``$ref``
+    it cannot resolve is a typed error."""
     try:
-        return validator.evolve(schema=schema).is_valid(value)
+        return validator.is_valid(value)
     except referencing.exceptions.Unresolvable as exc:
         raise SchemaError(f"reference {getattr(exc, 'ref', '')!r} does not resolve", "#", "$ref") from None
 

@@ -106,8 +106,9 @@ def as_pointers(schema, spec: referencing.Specification):
         target = urljoin(_base(resolver), ref)       # if it does not resolve within the schema
         if is_pointer(target) and _base(resolver) != base:
             target = _base(resolver) + ref           # (urljoin keeps a fragment as it is under a urn: base)
-        if urldefrag(target)[0] in repeated:
-            raise UnsupportedSchemaError(f"reference {ref!r} goes through the base URI {urldefrag(target)[0]!r}, "
+        through = urldefrag(target)[0]
+        if through in repeated:
+            raise UnsupportedSchemaError(f"reference {ref!r} goes through the base URI {through!r}, "
                                          "which several subschemas declare", where, "$ref")
         try:
             found = resolver.lookup(ref)
