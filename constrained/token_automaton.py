@@ -1,12 +1,13 @@
 """A byte-level DFA lifted to tokens: where each token takes each state, and exact masks.
 
-Tokens are grouped by their sequence of the DFA's byte classes (read off the vocabulary's
-token trie, and shared by every DFA with the same byte classes), so the walk runs once per
-distinct class sequence, not once per token. The walk is sparse: it carries only the
-(start state, sequence) pairs still alive, so a state that few tokens leave alive (inside
-a key, an enum, a pattern) costs what it reads, not the whole vocabulary. State sets are
-numpy bool vectors; one step over an open position is a row/column gather of the
-reachability matrix.
+The vocabulary is read once per DFA, off its token trie (each shared prefix read once, and
+bytes by UTF-8 role where the DFA allows), and tokens with the same effect from every state
+share one column. The walk is sparse: it carries only the (start state, prefix) pairs still
+alive, so a state that few tokens leave alive (inside a key, an enum, a number) costs what
+it reads. The states where nearly every token stays alive are inside strings: there a
+*plain* token only counts characters, so those states read the plain tokens (nearly all of
+a real vocabulary) by arithmetic and walk only the few others. State sets are numpy bool
+vectors; one step over an open position is a row/column gather of the reachability matrix.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from .automaton.dfa import DEAD, DFA, reached
 from .automaton.distinct import distinct_columns
 from .bounded_cache import BoundedCache
 from .errors import SchemaTooComplexError
-from .vocabulary import TokenVocabulary
+from .vocabulary import TokenTrie, TokenVocabulary
 
 _SMALL = 32     # up to this many states a bool matrix product (~0.8 us) beats walking the edges
                 # (~2 us); numpy's bool product does not scale: 24 us at 300 states. Edges cost in
@@ -27,41 +28,94 @@ MAX_TABLE = 8_000_000    # entries of a counted automaton's transition table (in
 MAX_WALK = 32_000_000    # (state, token prefix) pairs the walk visits, counting those that die at once
                          # (~20 bytes each kept, ~40 in flight: about 1.3 GB at the limit)
 _KEPT_BYTES = 1 << 18   # per automaton and direction: bytes of successor sets kept (as many again in keys)
-_CLASS_TRIES: BoundedCache = BoundedCache(32)          # (vocabulary, byte partition) -> _ClassTrie
+_SPLITS: BoundedCache = BoundedCache(8)          # (vocabulary, coarse?) -> _Split
+_PLAIN_ASCII = np.array([b for b in range(0x20, 0x80) if b not in b'"\\'])
+_CONT = (0x80, 0xBF)
+_MULTIBYTE = (((0xC2, 0xDF), _CONT), ((0xE0, 0xE0), (0xA0, 0xBF), _CONT), ((0xE1, 0xEC), _CONT, _CONT),
+              ((0xED, 0xED), (0x80, 0x9F), _CONT), ((0xEE, 0xEF), _CONT, _CONT),
+              ((0xF0, 0xF0), (0x90, 0xBF), _CONT, _CONT), ((0xF1, 0xF3), _CONT, _CONT, _CONT),
+              ((0xF4, 0xF4), (0x80, 0x8F), _CONT, _CONT))      # every UTF-8 character past ASCII, as byte ranges
 
 
 @dataclass(frozen=True)
-class _ClassTrie:
-    """The vocabulary's token trie with each byte replaced by its class under one DFA.
-
-    Node s extends its parent by class ``seq_class[s]``; its children are the nodes
-    ``child_start[s]:child_start[s + 1]``. Tokens spelling the same class sequence end at
-    the same node: ``tok_end[t]`` numbers it among the ``n_ends`` nodes where a token ends,
-    and ``end_of[s]`` is that number (-1 where no token ends).
-    """
-    seq_class: np.ndarray
+class _Tree:
+    """A token trie laid out for the walk: node s's children are the nodes
+    ``child_start[s]:child_start[s + 1]``, each read as its ``symbol``. Nodes where tokens
+    end are numbered: ``end_of[s]`` (-1 where none ends), and ``tok_end[t]`` for its tokens."""
+    symbol: np.ndarray
     child_start: np.ndarray
     end_of: np.ndarray
     tok_end: np.ndarray
-    n_ends: int
 
     @classmethod
-    def of(cls, vocab: TokenVocabulary, class_of: np.ndarray) -> "_ClassTrie":
-        """Cached per (vocabulary, byte partition): DFAs with the same byte classes share it."""
-        key = (vocab.content_hash, class_of.astype(np.uint8).tobytes())
-        cached = _CLASS_TRIES.get(key)
-        if cached is None:
-            trie, symbol_class = vocab.trie_for(class_of)
-            seq_parent, seq_class, _, node_seq = trie.class_sequences(symbol_class)
-            tok_seq = node_seq[trie.token_node]
-            is_end = np.zeros(len(seq_parent), bool)
-            is_end[tok_seq] = True
-            end_of = np.where(is_end, np.cumsum(is_end) - 1, -1)
-            # nodes are numbered depth by depth and by parent within a depth, so parents
-            # never decrease and each node's children are one contiguous run
-            child_start = np.concatenate([[1], 1 + np.cumsum(np.bincount(seq_parent[1:], minlength=len(seq_parent)))])
-            cached = _CLASS_TRIES[key] = cls(seq_class, child_start, end_of, end_of[tok_seq], int(is_end.sum()))
-        return cached
+    def of(cls, trie: TokenTrie) -> "_Tree":
+        n = len(trie.parent)
+        is_end = np.zeros(n, bool)
+        is_end[trie.token_node] = True
+        end_of = np.where(is_end, np.cumsum(is_end) - 1, -1)
+        # nodes are numbered depth by depth and by parent within a depth, so each node's
+        # children are one contiguous run
+        child_start = np.concatenate([[1], 1 + np.cumsum(np.bincount(trie.parent[1:], minlength=n))])
+        return cls(trie.byte, child_start, end_of, end_of[trie.token_node])
+
+    @property
+    def n_ends(self) -> int:
+        return int(self.end_of.max(initial=-1)) + 1
+
+
+@dataclass(frozen=True)
+class _Split:
+    """The vocabulary as the walk reads it, per tokenizer and trie (bytes, or UTF-8 roles).
+
+    A plain token (``TokenVocabulary.plain_chars``) read from a *plain loop*, a state that
+    every plain character leads back to (inside a JSON string), only counts characters:
+    there it is arithmetic. So those states walk only the ``rest`` of the vocabulary, on a
+    trie of its own, and the other states walk ``every`` token. From plain loops a token is
+    told apart by its ``key``: its characters if plain, else ``top + 1 +`` its end in ``rest``.
+    """
+    every: _Tree
+    rest: _Tree
+    chars: np.ndarray          # the character counts of plain tokens, ascending
+    top: int                   # the most characters a plain token has
+    key: np.ndarray            # (V,) int64
+    generable_key: np.ndarray  # (V,) ``key``, and -1 for tokens the sampler never places
+    generable: np.ndarray      # per key: how many generable tokens have it
+    key_of_end: np.ndarray     # per end of ``every``: its tokens' key (they spell the same symbols)
+    by_end: tuple[np.ndarray, np.ndarray]    # token ids grouped by end of ``every``, and group starts
+
+    @property
+    def n_keys(self) -> int:
+        return self.top + 1 + self.rest.n_ends
+
+    def tokens_at(self, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(token ids ending at any of ``ends``, how many end at each)."""
+        order, starts = self.by_end
+        count = starts[ends + 1] - starts[ends]
+        return order[_ranges(starts[ends], count)], count
+
+    @classmethod
+    def of(cls, vocab: TokenVocabulary, class_of: np.ndarray) -> tuple["_Split", np.ndarray]:
+        """(the split for the trie a DFA with these byte classes reads, each trie symbol's class)."""
+        trie, symbol_class = vocab.trie_for(class_of)
+        coarse = trie is vocab.coarse_trie
+        key = (vocab.content_hash, coarse)
+        split = _SPLITS.get(key)
+        if split is None:
+            chars = vocab.plain_chars.astype(np.int64)
+            rest_ids = np.flatnonzero(chars == 0)
+            every, rest = _Tree.of(trie), _Tree.of(vocab.trie_of(rest_ids, coarse))
+            top = int(chars.max())
+            token_key = chars.copy()
+            token_key[rest_ids] = top + 1 + rest.tok_end
+            key_of_end = np.zeros(every.n_ends, np.int64)
+            key_of_end[every.tok_end] = token_key
+            by_end = (np.argsort(every.tok_end, kind="stable"),
+                      np.concatenate([[0], np.cumsum(np.bincount(every.tok_end, minlength=every.n_ends))]))
+            generable_key = np.where(vocab.generable, token_key, -1)
+            n_keys = top + 1 + rest.n_ends
+            split = _SPLITS[key] = cls(every, rest, np.unique(chars[chars > 0]), top, token_key, generable_key,
+                                       np.bincount(token_key[vocab.generable], minlength=n_keys), key_of_end, by_end)
+        return split, symbol_class
 
 
 def _ranges(begin: np.ndarray, count: np.ndarray) -> np.ndarray:
@@ -78,14 +132,14 @@ def _or_dead(members: np.ndarray) -> np.ndarray:
     return np.concatenate((members, _ONE_FALSE))
 
 
-def _reachable_part(nxt: np.ndarray, accept: np.ndarray, usable: np.ndarray):
-    """``nxt`` (dead = last row) and ``accept`` narrowed to the states that usable tokens
-    reach from state 0 (a counted loop's expansion has counts no path can produce)."""
+def _reachable_part(nxt: np.ndarray, accept: np.ndarray):
+    """``nxt`` (dead = last row; every column some generable token's) and ``accept`` narrowed
+    to the states tokens reach from state 0 (a counted loop's expansion has counts no path
+    can produce)."""
     dead = len(accept)
     seeds = np.zeros(dead + 1, bool)
     seeds[[0, dead]] = True
-    moves = nxt[:, usable]
-    seen = reached(seeds, lambda states: np.unique(moves[states]))
+    seen = reached(seeds, lambda states: np.unique(nxt[states]))
     if seen.all():
         return nxt, accept
     keep = np.nonzero(seen)[0]                     # the dead row stays last
@@ -95,49 +149,118 @@ def _reachable_part(nxt: np.ndarray, accept: np.ndarray, usable: np.ndarray):
 
 
 class _Walk:
-    """Every class sequence walked from every DFA state, as sparse (start, sequence) pairs.
+    """The outcome of every token from every DFA state, as sparse (start, key, outcome) triples.
 
     Besides the end state, it records for counted loops: ``first``, characters started in
     the loop the walk began in; ``left``, whether it left that loop; ``later``, characters
     in the loop entered last. A loop entered and left inside one token is checked here.
     """
 
-    def __init__(self, dfa: DFA, table: np.ndarray) -> None:
+    def __init__(self, dfa: DFA, table: np.ndarray, class_of: np.ndarray, symbol_class: np.ndarray) -> None:
         n = self.n = dfa.n_states
         self.ext = np.where(table == DEAD, n, table).astype(np.int32)     # dead = n
+        self.moves = self.ext[:, symbol_class]                            # by trie symbol
+        self.class_of = class_of
         self.dfa = dfa
         segment, head = dfa.tags()
         self.segment, self.head = np.append(segment, -1), np.append(head, False)
         self.lo, self.hi, self.top = dfa.bound_arrays()
         self.counted = bool(dfa.bounds)
+        self.visited = 0
 
-    def run(self, trie: _ClassTrie) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(start state, token-ending sequence, outcome ``code``) of every walk that stays alive."""
+    def outcomes(self, split: _Split, generable: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(start, key, outcome ``code``) of every token read alive; the number of keys; each
+        token's key before renumbering (-1: never placed) and the renumbering (-1: unused).
+
+        Keys are ``split``'s, except for a token that a state other than a plain loop reads
+        alive: its key is then its end in ``split.every``, which takes the plain loops'
+        outcomes of its tokens' ``split`` key as well. Only keys some generable token has
+        are kept, counted per key, so nothing here costs a pass over the vocabulary but
+        the one copy of the token keys."""
+        loops = self.plain_loops()
+        held = np.flatnonzero(loops).astype(np.int32)
+        q = np.repeat(held, len(split.chars))
+        chars = np.tile(split.chars, len(held))
+        plain = [q, chars, q]              # plain tokens stay, counting their characters
+        if self.counted:
+            inside = self.segment[q] >= 0
+            plain += [np.where(inside, chars, 0).astype(np.int16), np.zeros(len(q), np.int16), ~inside]
+        rest = self.run(split.rest, held)
+        rest[1] = rest[1] + split.top + 1
+        looped = [np.concatenate(pair) for pair in zip(plain, rest)]
+        read = self.run(split.every, np.flatnonzero(~loops).astype(np.int32))
+        hit, read[1] = np.unique(read[1], return_inverse=True)
+        base = split.n_keys
+        read[1] = base + read[1].reshape(-1)
+        by_key = np.argsort(looped[1], kind="stable")
+        starts = np.concatenate([[0], np.cumsum(np.bincount(looped[1], minlength=base))])
+        keys = split.key_of_end[hit]
+        count = starts[keys + 1] - starts[keys]
+        copied = [x[by_key[_ranges(starts[keys], count)]] for x in looped]
+        copied[1] = base + np.repeat(np.arange(len(hit)), count)
+        start, key, state, *counts = (np.concatenate(column) for column in zip(looped, read, copied))
+        tokens, count = split.tokens_at(hit)
+        placed = generable[tokens]
+        tokens, at = tokens[placed], np.repeat(np.arange(len(hit)), count)[placed]
+        token_key = split.generable_key.copy()
+        token_key[tokens] = base + at
+        used = np.concatenate([split.generable - np.bincount(split.key[tokens], minlength=base) > 0,
+                               np.bincount(at, minlength=len(hit)) > 0])
+        renumber = np.where(used, np.cumsum(used) - 1, -1)
+        keep = used[key]
+        return (start[keep], renumber[key[keep]], self.code(state, *counts)[keep], int(used.sum()),
+                token_key, renumber)
+
+    def plain_loops(self) -> np.ndarray:
+        """(n,) bool: the states every plain character leads back to, as one character of
+        their counted loop if they are in one, and through states of that loop only."""
+        n, seg = self.n, self.segment[:self.n]
+        me = np.arange(n)
+        ext = np.vstack([self.ext, np.full(self.ext.shape[1], n, np.int32)])     # dead stays dead
+        ok = (self.ext[:, self.class_of[_PLAIN_ASCII]] == me[:, None]).all(axis=1) & ((seg < 0) | self.head[:n])
+        uniform = {}
+        for shape in _MULTIBYTE:
+            at = me
+            for i, (lo, hi) in enumerate(shape):
+                if (lo, hi) not in uniform:        # per state: where all these bytes lead, if to one state
+                    moves = ext[:, np.unique(self.class_of[lo:hi + 1])]
+                    uniform[lo, hi] = np.where((moves == moves[:, :1]).all(axis=1), moves[:, 0], n)
+                at = uniform[lo, hi][at]
+                if i < len(shape) - 1:
+                    ok &= (self.segment[at] == seg) & ~self.head[at] & (at < n)
+            ok &= at == me
+        return ok
+
+    def run(self, tree: _Tree, start: np.ndarray) -> list[np.ndarray]:
+        """[start state, token end, state, *counts] of every walk of ``tree`` from the given
+        states that stays alive (the counts where there are counted loops)."""
         n = self.n
-        start = np.arange(n, dtype=np.int32)
-        q, s = start.copy(), np.zeros(n, np.int64)
-        counts = (np.zeros(n, np.int16), np.zeros(n, np.int16), self.segment[:n] < 0) if self.counted else ()
-        found, visited = [], 0
+        q, s = start.copy(), np.zeros(len(start), np.int64)
+        counts = (np.zeros(len(start), np.int16), np.zeros(len(start), np.int16),
+                  self.segment[start] < 0) if self.counted else ()
+        found = []
         while len(s):
-            hit = trie.end_of[s] >= 0
-            found.append((start[hit], trie.end_of[s[hit]], q[hit]) + tuple(c[hit] for c in counts))
-            lo = trie.child_start[s]
-            n_children = trie.child_start[s + 1] - lo
-            visited += int(n_children.sum())
-            if visited > MAX_WALK:                 # a large automaton on a large vocabulary: stop before allocating
+            hit = tree.end_of[s] >= 0
+            found.append((start[hit], tree.end_of[s[hit]], q[hit]) + tuple(c[hit] for c in counts))
+            lo = tree.child_start[s]
+            n_children = tree.child_start[s + 1] - lo
+            self.visited += int(n_children.sum())
+            if self.visited > MAX_WALK:            # a large automaton on a large vocabulary: stop before allocating
                 raise SchemaTooComplexError(f"reading the vocabulary from {n} automaton states passes "
                                             f"{MAX_WALK:,} (state, token prefix) pairs")
             parent = np.repeat(np.arange(len(s)), n_children)
             child = _ranges(lo, n_children)
             pq = q[parent]
-            nq = self.ext[pq, trie.seq_class[child]]
+            nq = self.moves[pq, tree.symbol[child]]
             if self.counted:
                 nq, counts = self._count(pq, nq, *(c[parent] for c in counts))
             alive = nq < n
             start, q, s = start[parent[alive]], nq[alive], child[alive]
             counts = tuple(c[alive] for c in counts)
-        start, end, state, *counts = (np.concatenate(column) for column in zip(*found))
-        return start, end, self.code(state, *counts)
+        if not found:
+            empty = np.zeros(0, np.int32)
+            found.append((empty, empty, empty) + ((empty.astype(np.int16),) * 2 + (empty.astype(bool),) if self.counted else ()))
+        return [np.concatenate(column) for column in zip(*found)]
 
     def _count(self, q, nq, first, later, left):
         sq, snq = self.segment[q], self.segment[nq]
@@ -236,26 +359,26 @@ class TokenAutomaton:
         self.dfa = dfa
         self.vocab = vocab
         class_of, table = dfa.byte_classes()
-        trie = _ClassTrie.of(vocab, class_of)
-        walk = _Walk(dfa, table)
-        columns, end2u = distinct_columns(*walk.run(trie), (walk.n + 1, trie.n_ends), walk.n)
-        tok2u = end2u[trie.tok_end]
+        split, symbol_class = _Split.of(vocab, class_of)
+        walk = _Walk(dfa, table, class_of, symbol_class)
+        start, key, code, n_keys, token_key, renumber = walk.outcomes(split, vocab.generable)
+        columns, key2u = distinct_columns(start, key, code, (walk.n + 1, n_keys), walk.n)
         nxt, accept = walk.expand(columns)
-        usable = np.zeros(nxt.shape[1], bool)
-        usable[tok2u[vocab.generable]] = True
-        nxt, self.accept = _reachable_part(nxt, accept, usable)
+        nxt, self.accept = _reachable_part(nxt, accept)
         dead = len(self.accept)
         rows, cols = np.nonzero(nxt != dead)
         self.next, u2col = distinct_columns(rows, cols, nxt[rows, cols], nxt.shape, dead)   # (n+1, U)
-        self.tok2u = u2col[tok2u]              # (V,) intp: indexing with int32 is 3x slower (a cast per gather)
-        self._generable_tok2u = np.where(vocab.generable, self.tok2u, self.next.shape[1])   # last: never allowed
-        self._by_token = np.ascontiguousarray(self.next[:-1].T)    # a column per row: one token's moves, read per commit
+        never = self.next.shape[1]
+        column_of_key = np.append(np.where(renumber >= 0, u2col[key2u][renumber], never), never)   # -1: never
+        # (V,) intp, each token's column (``never`` for tokens the sampler never places):
+        # indexing with int32 is 3x slower (a cast per gather)
+        self.tok2u = column_of_key[token_key]
+        # one token's moves as one row (read per commit); the last row, never placed: dead
+        self._by_token = np.vstack([self.next[:-1].T, np.full((1, dead), dead, self.next.dtype)])
         self._by_column = None                 # (tokens by column, column starts, sizes): see few_tokens_of
-        usable = np.zeros(self.next.shape[1], bool)
-        usable[self.tok2u[vocab.generable]] = True
         n = self.dead = len(self.accept)
         # q -> q' by some usable token: a bool matrix while small, else a list of edges
-        steps = np.sort(self.next[:n][:, usable], axis=1)
+        steps = np.sort(self.next[:n], axis=1)               # every column has a generable token
         fresh = steps < n
         fresh[:, 1:] &= steps[:, 1:] != steps[:, :-1]          # each target once per state
         src, dst = np.nonzero(fresh)[0], steps[fresh]
@@ -298,7 +421,7 @@ class TokenAutomaton:
         content), the generable tokens less the few that are not: 12 against 150 us on 262k."""
         excluded = self._listed(~columns)
         if excluded is None:
-            return _or_dead(columns)[self._generable_tok2u]
+            return _or_dead(columns)[self.tok2u]
         out = self.vocab.generable.copy()
         out[excluded] = False
         return out
@@ -315,8 +438,8 @@ class TokenAutomaton:
         """``few_tokens_of``, unsorted."""
         if self._by_column is None:            # built on first use: a sort of the vocabulary
             small = np.uint16 if len(columns) < np.iinfo(np.uint16).max else np.intp   # radix sort: 5x faster
-            order = np.argsort(self._generable_tok2u.astype(small), kind="stable")
-            sizes = np.bincount(self._generable_tok2u, minlength=len(columns) + 1)
+            order = np.argsort(self.tok2u.astype(small), kind="stable")
+            sizes = np.bincount(self.tok2u, minlength=len(columns) + 1)
             self._by_column = (order, np.concatenate([[0], np.cumsum(sizes)]), sizes)
         order, starts, sizes = self._by_column
         chosen = np.flatnonzero(columns)

@@ -78,6 +78,7 @@ class TokenVocabulary:
     _matrix: np.ndarray | None = field(default=None, repr=False)
     _trie: "TokenTrie | None" = field(default=None, repr=False)
     _coarse: "TokenTrie | None" = field(default=None, repr=False)
+    _plain: np.ndarray | None = field(default=None, repr=False)
     _lookup: dict[bytes, int] | None = field(default=None, repr=False)
 
     @property
@@ -119,6 +120,22 @@ class TokenVocabulary:
         if self._coarse is None:
             self._coarse = self.trie.coarsened(_ROLE_OF_BYTE)
         return self._coarse
+
+    def trie_of(self, ids: np.ndarray, coarse: bool) -> "TokenTrie":
+        """The trie of the tokens ``ids`` only, over bytes or (``coarse``) UTF-8 roles."""
+        matrix, lengths = self.byte_matrix
+        trie = TokenTrie.build(matrix[ids], lengths[ids])
+        return trie.coarsened(_ROLE_OF_BYTE) if coarse else trie
+
+    @property
+    def plain_chars(self) -> np.ndarray:
+        """(V,) int16: the characters of each *plain* token, 0 for the others. A plain token
+        is whole UTF-8 characters, none a control character, quote or backslash: the text
+        any JSON string holds as it is, so inside a string it only counts characters (nearly
+        every token of a real vocabulary; automata read them in bulk, see TokenAutomaton)."""
+        if self._plain is None:
+            self._plain = np.array([_plain_length(b) for b in self.token_bytes], np.int16)
+        return self._plain
 
     def lookup(self) -> dict[bytes, int]:
         """bytes → a generable token id (the lowest id when several share bytes), built once."""
@@ -207,6 +224,17 @@ class TokenVocabulary:
         return out
 
 
+def _plain_length(data: bytes) -> int:
+    """Characters of a plain token (see ``TokenVocabulary.plain_chars``), else 0."""
+    try:
+        text = data.decode()             # strict: no surrogates, overlong forms or partial characters
+    except UnicodeDecodeError:
+        return 0
+    if not text or '"' in text or "\\" in text or min(text) < " ":
+        return 0
+    return len(text)
+
+
 @dataclass(eq=False)
 class TokenTrie:
     """Every distinct token prefix is a node; nodes are numbered depth by depth.
@@ -289,7 +317,7 @@ _ROLE_FIRST_BYTE = np.array([int(np.nonzero(_ROLE_OF_BYTE == r)[0][0]) for r in 
 _ROLE_PEER = _ROLE_FIRST_BYTE[_ROLE_OF_BYTE]        # each byte's role's first byte
 _TRIE_FIELDS = ("parent", "byte", "depth_start", "token_node")
 _CACHE: dict[str, TokenVocabulary] = {}
-_ANALYSIS_VERSION = 2
+_ANALYSIS_VERSION = 3
 
 
 def cache_dir() -> Path:
@@ -302,7 +330,7 @@ def _cache_file(key: str) -> Path:
 
 
 def _save_cached(vocab: TokenVocabulary) -> None:
-    """Store the analysis (bytes, byte matrix, byte and coarse tries) so the next process loads it in a blink."""
+    """Store the analysis (bytes, byte matrix, plain tokens, byte and coarse tries) so the next process loads it in a blink."""
     matrix, lengths = vocab.byte_matrix
     tries = {"": vocab.trie, "coarse_": vocab.coarse_trie}
     path = _cache_file(vocab.content_hash)
@@ -310,6 +338,7 @@ def _save_cached(vocab: TokenVocabulary) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
         np.savez(tmp, matrix=matrix, lengths=lengths, generable=vocab.generable, kind=np.array(vocab.kind),
+                 plain_chars=vocab.plain_chars,
                  **{prefix + name: getattr(trie, name) for prefix, trie in tries.items() for name in _TRIE_FIELDS})
         os.replace(tmp, path)
     except OSError:
@@ -326,7 +355,7 @@ def _load_cached(key: str) -> TokenVocabulary | None:
             flat, width = matrix.tobytes(), matrix.shape[1]      # slicing bytes: 5x faster than per-row tobytes
             token_bytes = [flat[i * width: i * width + n] for i, n in enumerate(lengths.tolist())]
             vocab = TokenVocabulary(token_bytes, z["generable"], key, str(z["kind"]))
-            vocab._matrix, vocab._lengths = matrix, lengths
+            vocab._matrix, vocab._lengths, vocab._plain = matrix, lengths, z["plain_chars"]
             vocab._trie, vocab._coarse = (TokenTrie(*(z[prefix + name] for name in _TRIE_FIELDS))
                                           for prefix in ("", "coarse_"))
         return vocab

@@ -11,11 +11,13 @@ from constrained.automaton.distinct import distinct_columns, distinct_rows
 from constrained.automaton.regex import seq, star
 from constrained.compile.json_schema import SchemaCompiler
 from constrained.template import WHITESPACE
+from constrained import token_automaton
 from constrained.token_automaton import TokenAutomaton
 from constrained.vocabulary import TokenVocabulary
 
 ALPHABET = [b'"', b"\\", b"a", b"b", b"z", b"0", b"1", b"9", b"-", b".", b"e", b" ", b"\n", b"u",
-            b"t", b"r", b"n", b"l", b"\xc3", b"\xa9", b"\xe4", b"\xb8"]
+            b"t", b"r", b"n", b"l", b"\xc3", b"\xa9", b"\xe4", b"\xb8",
+            b"\xe4\xb8\xad", b"\xf0\x9f\x98\x80", b"\xed\x9f\xbf", b"\xed\xa0\x80", b"\x7f", b"\x01"]
 SLOTS = [
     {"type": "string"},
     {"type": "string", "maxLength": 3},
@@ -27,6 +29,8 @@ SLOTS = [
     {"anyOf": [{"type": "boolean"}, {"type": "string", "maxLength": 2}]},
     {"type": "array", "items": {"type": "string", "minLength": 2, "maxLength": 3}},
     {"type": "string", "pattern": "^[é-ö]+$"},       # splits UTF-8 continuation bytes: the byte trie
+    {"type": "string", "minLength": 1, "maxLength": 40},
+    {"type": "array", "items": {"type": "string", "not": {"const": "ab"}}, "maxItems": 2},
 ]
 # tokens that enter, leave and re-enter a counted loop (a string's length) within themselves
 SPANNING = [b'"abzb', b'"a"', b'", "a", ', b'a", "', b'ab", "ab', b'"ab"', b'", "abz', b'["a', b'a"]', b'zz', b'bzb']
@@ -115,16 +119,34 @@ def test_tokens_that_act_alike_share_a_column(schema):
     vocab = TokenVocabulary.from_token_bytes([b""] + ALPHABET + [b"ab", b"ba", b"zz", b"00", b"19"], special_ids=[0])
     (slot,) = SchemaCompiler(schema).layout()
     automaton = TokenAutomaton(compile_dfa(seq(slot.node, star(WHITESPACE))), vocab)
-    columns = automaton.next[:, automaton.tok2u]
+    columns = automaton.next[:, automaton.tok2u[vocab.generable]]
     assert automaton.next.shape[1] == len({tuple(c) for c in columns.T})
+    assert (automaton.tok2u[~vocab.generable] == automaton.next.shape[1]).all()     # never placed
 
 
 def test_dfas_read_the_coarse_trie_unless_they_split_a_utf8_role():
     vocab = TokenVocabulary.from_token_bytes([b""] + ALPHABET + SPANNING, special_ids=[0])
-    for schema, coarse in ((SLOTS[0], True), (SLOTS[6], True), (SLOTS[-1], False)):
+    for schema, coarse in ((SLOTS[0], True), (SLOTS[6], True), (SLOTS[9], False)):
         (slot,) = SchemaCompiler(schema).layout()
         class_of, _ = compile_dfa(seq(slot.node, star(WHITESPACE))).byte_classes()
         assert (vocab.trie_for(class_of)[0] is vocab.coarse_trie) == coarse
+
+
+def test_plain_tokens_are_whole_characters_of_string_content():
+    vocab = TokenVocabulary.from_token_bytes([b"", b"ab", b"a\x7f", b"\xe4\xb8\xad!", b"\xf0\x9f\x98\x80", b'a"', b"\\n",
+                                              b"\x01", b"\xe4\xb8", b"\xed\xa0\x80", b"\xc0\x80"])
+    assert vocab.plain_chars.tolist() == [0, 2, 2, 2, 1, 0, 0, 0, 0, 0, 0]
+
+
+@pytest.mark.parametrize(("schema", "loops"), [(SLOTS[0], 1), (SLOTS[1], 1), (SLOTS[-2], 1), (SLOTS[8], 2),
+                                               (SLOTS[2], 0), (SLOTS[-3], 0), (SLOTS[4], 0)])
+def test_string_interiors_are_plain_loops(schema, loops):
+    """Inside a string whose characters are free (length bounds or not), every plain token
+    is read by arithmetic; a pattern that tells characters apart, or a number, walks them."""
+    (slot,) = SchemaCompiler(schema).layout()
+    dfa = compile_dfa(seq(slot.node, star(WHITESPACE)))
+    class_of, table = dfa.byte_classes()
+    assert token_automaton._Walk(dfa, table, class_of, class_of).plain_loops().sum() == loops
 
 
 @settings(max_examples=30, deadline=None)
