@@ -82,6 +82,7 @@ class _Split:
     generable: np.ndarray      # per key: how many generable tokens have it
     key_of_end: np.ndarray     # per end of ``every``: its tokens' key (they spell the same symbols)
     by_end: tuple[np.ndarray, np.ndarray]    # token ids grouped by end of ``every``, and group starts
+    by_key: np.ndarray         # generable token ids grouped by key (group starts: cumsum of ``generable``)
 
     @property
     def n_keys(self) -> int:
@@ -92,6 +93,11 @@ class _Split:
         order, starts = self.by_end
         count = starts[ends + 1] - starts[ends]
         return order[_ranges(starts[ends], count)], count
+
+    def generable_tokens(self, keys: np.ndarray) -> np.ndarray:
+        """The generable token ids with any of ``keys``."""
+        starts = np.cumsum(self.generable) - self.generable
+        return self.by_key[_ranges(starts[keys], self.generable[keys])]
 
     @classmethod
     def of(cls, vocab: TokenVocabulary, class_of: np.ndarray) -> tuple["_Split", np.ndarray]:
@@ -112,9 +118,11 @@ class _Split:
             by_end = (np.argsort(every.tok_end, kind="stable"),
                       np.concatenate([[0], np.cumsum(np.bincount(every.tok_end, minlength=every.n_ends))]))
             generable_key = np.where(vocab.generable, token_key, -1)
+            generable = np.flatnonzero(vocab.generable)
             n_keys = top + 1 + rest.n_ends
             split = _SPLITS[key] = cls(every, rest, np.unique(chars[chars > 0]), top, token_key, generable_key,
-                                       np.bincount(token_key[vocab.generable], minlength=n_keys), key_of_end, by_end)
+                                       np.bincount(token_key[generable], minlength=n_keys), key_of_end, by_end,
+                                       generable[np.argsort(token_key[generable], kind="stable")])
         return split, symbol_class
 
 
@@ -148,6 +156,19 @@ def _reachable_part(nxt: np.ndarray, accept: np.ndarray):
     return remap[nxt[keep]], accept[keep[:-1]]
 
 
+@dataclass(frozen=True)
+class _Keys:
+    """Each token's key in one automaton (see ``_Walk.outcomes``); keys past ``split.n_keys``
+    are the ``hit`` ends of ``split.every``."""
+    count: int                 # keys kept (some generable token has them)
+    renumber: np.ndarray       # key -> kept key, -1 where dropped
+    token_key: np.ndarray      # (V,) each token's key, -1 for tokens never placed
+    hit: np.ndarray            # ends read alive from a state other than a plain loop, ascending
+    hit_tokens: np.ndarray     # the generable tokens at those ends
+    hit_at: np.ndarray         # the end of each, as an index into ``hit``
+    untouched: np.ndarray      # per split key: its generable tokens not among ``hit_tokens``
+
+
 class _Walk:
     """The outcome of every token from every DFA state, as sparse (start, key, outcome) triples.
 
@@ -168,9 +189,8 @@ class _Walk:
         self.counted = bool(dfa.bounds)
         self.visited = 0
 
-    def outcomes(self, split: _Split, generable: np.ndarray) -> tuple[np.ndarray, ...]:
-        """(start, key, outcome ``code``) of every token read alive; the number of keys; each
-        token's key before renumbering (-1: never placed) and the renumbering (-1: unused).
+    def outcomes(self, split: _Split, generable: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, "_Keys"]:
+        """(start, key, outcome ``code``) of every token read alive, and the tokens' keys.
 
         Keys are ``split``'s, except for a token that a state other than a plain loop reads
         alive: its key is then its end in ``split.every``, which takes the plain loops'
@@ -204,12 +224,12 @@ class _Walk:
         tokens, at = tokens[placed], np.repeat(np.arange(len(hit)), count)[placed]
         token_key = split.generable_key.copy()
         token_key[tokens] = base + at
-        used = np.concatenate([split.generable - np.bincount(split.key[tokens], minlength=base) > 0,
-                               np.bincount(at, minlength=len(hit)) > 0])
+        untouched = split.generable - np.bincount(split.key[tokens], minlength=base)
+        used = np.concatenate([untouched > 0, np.bincount(at, minlength=len(hit)) > 0])
         renumber = np.where(used, np.cumsum(used) - 1, -1)
         keep = used[key]
-        return (start[keep], renumber[key[keep]], self.code(state, *counts)[keep], int(used.sum()),
-                token_key, renumber)
+        keys = _Keys(int(used.sum()), renumber, token_key, hit, tokens, at, untouched)
+        return start[keep], renumber[key[keep]], self.code(state, *counts)[keep], keys
 
     def plain_loops(self) -> np.ndarray:
         """(n,) bool: the states every plain character leads back to, as one character of
@@ -347,6 +367,39 @@ class _Adjacency:
         return out
 
 
+class _Listing:
+    """The generable tokens of some columns, read off keys, never off the whole vocabulary:
+    a token's column is its split key's, unless its end is a hit (then the hit's); so they
+    are the split's tokens of the keys in those columns less the hits, and the hits there."""
+
+    def __init__(self, split: _Split, column_of_key: np.ndarray, keys: _Keys, never: int) -> None:
+        self.split, self.hit, self.hit_tokens = split, keys.hit, keys.hit_tokens
+        self.key_column = column_of_key[:split.n_keys]
+        self.hit_column = column_of_key[split.n_keys + keys.hit_at]
+        self.sizes = (np.bincount(self.key_column, weights=keys.untouched, minlength=never + 1)
+                      + np.bincount(self.hit_column, minlength=never + 1))     # generable tokens per column
+        self._by_column: tuple[np.ndarray, np.ndarray] | None = None
+
+    def tokens(self, columns: np.ndarray) -> np.ndarray | None:
+        """The generable token ids in ``columns`` (unsorted), where they are under 1/64 of the
+        vocabulary, else None."""
+        chosen = _or_dead(columns)
+        if self.sizes[chosen].sum() * 64 > len(self.split.key):
+            return None
+        tokens = self.split.generable_tokens(np.flatnonzero(chosen[self.key_column]))
+        if len(self.hit):
+            ends = self.split.every.tok_end[tokens]
+            at = np.minimum(np.searchsorted(self.hit, ends), len(self.hit) - 1)
+            tokens = tokens[self.hit[at] != ends]
+        if self._by_column is None:
+            order = np.argsort(self.hit_column, kind="stable")
+            count = np.bincount(self.hit_column, minlength=len(chosen))
+            self._by_column = self.hit_tokens[order], np.concatenate([[0], np.cumsum(count)])
+        hits, starts = self._by_column
+        picked = np.flatnonzero(columns)
+        return np.concatenate([tokens, hits[_ranges(starts[picked], starts[picked + 1] - starts[picked])]])
+
+
 class TokenAutomaton:
     """``next[q, u]``: the state after reading any token of class sequence ``u`` from ``q``.
 
@@ -361,21 +414,21 @@ class TokenAutomaton:
         class_of, table = dfa.byte_classes()
         split, symbol_class = _Split.of(vocab, class_of)
         walk = _Walk(dfa, table, class_of, symbol_class)
-        start, key, code, n_keys, token_key, renumber = walk.outcomes(split, vocab.generable)
-        columns, key2u = distinct_columns(start, key, code, (walk.n + 1, n_keys), walk.n)
+        start, key, code, keys = walk.outcomes(split, vocab.generable)
+        columns, key2u = distinct_columns(start, key, code, (walk.n + 1, keys.count), walk.n)
         nxt, accept = walk.expand(columns)
         nxt, self.accept = _reachable_part(nxt, accept)
         dead = len(self.accept)
         rows, cols = np.nonzero(nxt != dead)
         self.next, u2col = distinct_columns(rows, cols, nxt[rows, cols], nxt.shape, dead)   # (n+1, U)
         never = self.next.shape[1]
-        column_of_key = np.append(np.where(renumber >= 0, u2col[key2u][renumber], never), never)   # -1: never
+        column_of_key = np.append(np.where(keys.renumber >= 0, u2col[key2u][keys.renumber], never), never)  # -1: never
         # (V,) intp, each token's column (``never`` for tokens the sampler never places):
         # indexing with int32 is 3x slower (a cast per gather)
-        self.tok2u = column_of_key[token_key]
+        self.tok2u = column_of_key[keys.token_key]
         # one token's moves as one row (read per commit); the last row, never placed: dead
         self._by_token = np.vstack([self.next[:-1].T, np.full((1, dead), dead, self.next.dtype)])
-        self._by_column = None                 # (tokens by column, column starts, sizes): see few_tokens_of
+        self._listing = _Listing(split, column_of_key, keys, never)
         n = self.dead = len(self.accept)
         # q -> q' by some usable token: a bool matrix while small, else a list of edges
         steps = np.sort(self.next[:n], axis=1)               # every column has a generable token
@@ -428,25 +481,15 @@ class TokenAutomaton:
 
     def few_tokens_of(self, columns: np.ndarray) -> np.ndarray | None:
         """The generable token ids in the given columns, sorted, where they are under 1/64 of
-        the vocabulary (else None): read off the tokens grouped by column, instead of a
-        gather over the whole vocabulary (a digit or key position of a 262k vocabulary
-        allows ~100 tokens; half the rows a canvas needs are such)."""
+        the vocabulary (else None): read off keys (see ``_Listing``), instead of a gather
+        over the whole vocabulary (a digit or key position of a 262k vocabulary allows
+        ~100 tokens; half the rows a canvas needs are such)."""
         ids = self._listed(columns)
         return None if ids is None else np.sort(ids)
 
     def _listed(self, columns: np.ndarray) -> np.ndarray | None:
         """``few_tokens_of``, unsorted."""
-        if self._by_column is None:            # built on first use: a sort of the vocabulary
-            small = np.uint16 if len(columns) < np.iinfo(np.uint16).max else np.intp   # radix sort: 5x faster
-            order = np.argsort(self.tok2u.astype(small), kind="stable")
-            sizes = np.bincount(self.tok2u, minlength=len(columns) + 1)
-            self._by_column = (order, np.concatenate([[0], np.cumsum(sizes)]), sizes)
-        order, starts, sizes = self._by_column
-        chosen = np.flatnonzero(columns)
-        counts = sizes[chosen]
-        if int(counts.sum()) * 64 > len(order):
-            return None
-        return order[_ranges(starts[chosen], counts)]
+        return self._listing.tokens(columns)
 
     def allowed(self, before: np.ndarray, after: np.ndarray) -> np.ndarray:
         """(V,) bool: tokens leading from some state in ``before`` to some state in ``after``."""
