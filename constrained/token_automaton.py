@@ -29,6 +29,10 @@ MAX_WALK = 32_000_000    # (state, token prefix) pairs the walk visits, counting
                          # (~20 bytes each kept, ~40 in flight: about 1.3 GB at the limit)
 _KEPT_BYTES = 1 << 18   # per automaton and direction: bytes of successor sets kept (as many again in keys)
 _SPLITS: BoundedCache = BoundedCache(8)          # (vocabulary, coarse?) -> _Split
+_CLASS_TREES: BoundedCache = BoundedCache(32)    # (vocabulary, coarse?, byte partition) -> class tree, key per end
+_FEW = 64                # a mask row under 1/_FEW of the vocabulary is built from its token ids
+_DENSE_WALK = 1_000_000  # (state, prefix) pairs read off the vocabulary's own trie, past which a
+                         # DFA's class tree is built and read instead (57 ns a pair: ~60 ms)
 _PLAIN_ASCII = np.array([b for b in range(0x20, 0x80) if b not in b'"\\'])
 _CONT = (0x80, 0xBF)
 _MULTIBYTE = (((0xC2, 0xDF), _CONT), ((0xE0, 0xE0), (0xA0, 0xBF), _CONT), ((0xE1, 0xEC), _CONT, _CONT),
@@ -46,6 +50,8 @@ class _Tree:
     child_start: np.ndarray
     end_of: np.ndarray
     tok_end: np.ndarray
+    n_ends: int
+    by_end: tuple[np.ndarray, np.ndarray]    # token ids grouped by end, and group starts
 
     @classmethod
     def of(cls, trie: TokenTrie) -> "_Tree":
@@ -56,11 +62,17 @@ class _Tree:
         # nodes are numbered depth by depth and by parent within a depth, so each node's
         # children are one contiguous run
         child_start = np.concatenate([[1], 1 + np.cumsum(np.bincount(trie.parent[1:], minlength=n))])
-        return cls(trie.byte, child_start, end_of, end_of[trie.token_node])
+        tok_end = end_of[trie.token_node]
+        n_ends = int(is_end.sum())
+        by_end = (np.argsort(tok_end, kind="stable"),
+                  np.concatenate([[0], np.cumsum(np.bincount(tok_end, minlength=n_ends))]))
+        return cls(trie.byte, child_start, end_of, tok_end, n_ends, by_end)
 
-    @property
-    def n_ends(self) -> int:
-        return int(self.end_of.max(initial=-1)) + 1
+    def tokens_at(self, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(token ids ending at any of ``ends``, how many end at each)."""
+        order, starts = self.by_end
+        count = starts[ends + 1] - starts[ends]
+        return order[_ranges(starts[ends], count)], count
 
 
 @dataclass(frozen=True)
@@ -70,9 +82,12 @@ class _Split:
     A plain token (``TokenVocabulary.plain_chars``) read from a *plain loop*, a state that
     every plain character leads back to (inside a JSON string), only counts characters:
     there it is arithmetic. So those states walk only the ``rest`` of the vocabulary, on a
-    trie of its own, and the other states walk ``every`` token. From plain loops a token is
-    told apart by its ``key``: its characters if plain, else ``top + 1 +`` its end in ``rest``.
+    trie of its own, and the other states walk ``every`` token (or, where that passes
+    ``_DENSE_WALK``, a ``class_tree``). From plain loops a token is told apart by its
+    ``key``: its characters if plain, else ``top + 1 +`` its end in ``rest``.
     """
+    cache_key: tuple           # (vocabulary, coarse?)
+    trie: TokenTrie
     every: _Tree
     rest: _Tree
     chars: np.ndarray          # the character counts of plain tokens, ascending
@@ -81,23 +96,31 @@ class _Split:
     generable_key: np.ndarray  # (V,) ``key``, and -1 for tokens the sampler never places
     generable: np.ndarray      # per key: how many generable tokens have it
     key_of_end: np.ndarray     # per end of ``every``: its tokens' key (they spell the same symbols)
-    by_end: tuple[np.ndarray, np.ndarray]    # token ids grouped by end of ``every``, and group starts
-    by_key: np.ndarray         # generable token ids grouped by key (group starts: cumsum of ``generable``)
+    by_key: tuple[np.ndarray, np.ndarray]    # generable token ids grouped by key, and group starts
 
     @property
     def n_keys(self) -> int:
         return self.top + 1 + self.rest.n_ends
 
-    def tokens_at(self, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(token ids ending at any of ``ends``, how many end at each)."""
-        order, starts = self.by_end
-        count = starts[ends + 1] - starts[ends]
-        return order[_ranges(starts[ends], count)], count
+    def class_tree(self, symbol_class: np.ndarray) -> tuple[_Tree, np.ndarray]:
+        """(the tree of ``trie`` with each symbol replaced by its class, the key of one token
+        per end): for DFAs whose states other than plain loops leave most tokens alive
+        (a URI, a pattern), where the class sequences are far fewer than the tokens.
+        Tokens with one class sequence act alike from every state, plain loops included,
+        so any of them gives the end's key. Cached per byte partition."""
+        cache_key = (self.cache_key, symbol_class.astype(np.uint8).tobytes())
+        cached = _CLASS_TREES.get(cache_key)
+        if cached is None:
+            tree = _Tree.of(self.trie.coarsened(symbol_class))
+            key_of_end = np.zeros(tree.n_ends, np.int64)
+            key_of_end[tree.tok_end] = self.key
+            cached = _CLASS_TREES[cache_key] = (tree, key_of_end)
+        return cached
 
     def generable_tokens(self, keys: np.ndarray) -> np.ndarray:
         """The generable token ids with any of ``keys``."""
-        starts = np.cumsum(self.generable) - self.generable
-        return self.by_key[_ranges(starts[keys], self.generable[keys])]
+        order, starts = self.by_key
+        return order[_ranges(starts[keys], self.generable[keys])]
 
     @classmethod
     def of(cls, vocab: TokenVocabulary, class_of: np.ndarray) -> tuple["_Split", np.ndarray]:
@@ -115,15 +138,16 @@ class _Split:
             token_key[rest_ids] = top + 1 + rest.tok_end
             key_of_end = np.zeros(every.n_ends, np.int64)
             key_of_end[every.tok_end] = token_key
-            by_end = (np.argsort(every.tok_end, kind="stable"),
-                      np.concatenate([[0], np.cumsum(np.bincount(every.tok_end, minlength=every.n_ends))]))
-            generable_key = np.where(vocab.generable, token_key, -1)
             generable = np.flatnonzero(vocab.generable)
-            n_keys = top + 1 + rest.n_ends
-            split = _SPLITS[key] = cls(every, rest, np.unique(chars[chars > 0]), top, token_key, generable_key,
-                                       np.bincount(token_key[generable], minlength=n_keys), key_of_end, by_end,
-                                       generable[np.argsort(token_key[generable], kind="stable")])
+            per_key = np.bincount(token_key[generable], minlength=top + 1 + rest.n_ends)
+            by_key = generable[np.argsort(token_key[generable], kind="stable")], np.cumsum(per_key) - per_key
+            split = _SPLITS[key] = cls(key, trie, every, rest, np.unique(chars[chars > 0]), top, token_key,
+                                       np.where(vocab.generable, token_key, -1), per_key, key_of_end, by_key)
         return split, symbol_class
+
+
+class _Dense(Exception):
+    """A walk passed its budget: the vocabulary's trie is the wrong thing to read here."""
 
 
 def _ranges(begin: np.ndarray, count: np.ndarray) -> np.ndarray:
@@ -163,7 +187,8 @@ class _Keys:
     count: int                 # keys kept (some generable token has them)
     renumber: np.ndarray       # key -> kept key, -1 where dropped
     token_key: np.ndarray      # (V,) each token's key, -1 for tokens never placed
-    hit: np.ndarray            # ends read alive from a state other than a plain loop, ascending
+    tree: _Tree                # what states other than plain loops read (``split.every`` or a class tree)
+    hit: np.ndarray            # its ends they read alive, ascending
     hit_tokens: np.ndarray     # the generable tokens at those ends
     hit_at: np.ndarray         # the end of each, as an index into ``hit``
     untouched: np.ndarray      # per split key: its generable tokens not among ``hit_tokens``
@@ -180,6 +205,7 @@ class _Walk:
     def __init__(self, dfa: DFA, table: np.ndarray, class_of: np.ndarray, symbol_class: np.ndarray) -> None:
         n = self.n = dfa.n_states
         self.ext = np.where(table == DEAD, n, table).astype(np.int32)     # dead = n
+        self.symbol_class = symbol_class
         self.moves = self.ext[:, symbol_class]                            # by trie symbol
         self.class_of = class_of
         self.dfa = dfa
@@ -205,21 +231,27 @@ class _Walk:
         if self.counted:
             inside = self.segment[q] >= 0
             plain += [np.where(inside, chars, 0).astype(np.int16), np.zeros(len(q), np.int16), ~inside]
-        rest = self.run(split.rest, held)
+        rest = self.run(split.rest, held, self.moves)
         rest[1] = rest[1] + split.top + 1
         looped = [np.concatenate(pair) for pair in zip(plain, rest)]
-        read = self.run(split.every, np.flatnonzero(~loops).astype(np.int32))
+        others = np.flatnonzero(~loops).astype(np.int32)
+        try:
+            tree, key_of_end = split.every, split.key_of_end
+            read = self.run(tree, others, self.moves, _DENSE_WALK)
+        except _Dense:
+            tree, key_of_end = split.class_tree(self.symbol_class)
+            read = self.run(tree, others, self.ext)
         hit, read[1] = np.unique(read[1], return_inverse=True)
         base = split.n_keys
         read[1] = base + read[1].reshape(-1)
         by_key = np.argsort(looped[1], kind="stable")
         starts = np.concatenate([[0], np.cumsum(np.bincount(looped[1], minlength=base))])
-        keys = split.key_of_end[hit]
-        count = starts[keys + 1] - starts[keys]
-        copied = [x[by_key[_ranges(starts[keys], count)]] for x in looped]
+        own = key_of_end[hit]
+        count = starts[own + 1] - starts[own]
+        copied = [x[by_key[_ranges(starts[own], count)]] for x in looped]
         copied[1] = base + np.repeat(np.arange(len(hit)), count)
         start, key, state, *counts = (np.concatenate(column) for column in zip(looped, read, copied))
-        tokens, count = split.tokens_at(hit)
+        tokens, count = tree.tokens_at(hit)
         placed = generable[tokens]
         tokens, at = tokens[placed], np.repeat(np.arange(len(hit)), count)[placed]
         token_key = split.generable_key.copy()
@@ -228,7 +260,7 @@ class _Walk:
         used = np.concatenate([untouched > 0, np.bincount(at, minlength=len(hit)) > 0])
         renumber = np.where(used, np.cumsum(used) - 1, -1)
         keep = used[key]
-        keys = _Keys(int(used.sum()), renumber, token_key, hit, tokens, at, untouched)
+        keys = _Keys(int(used.sum()), renumber, token_key, tree, hit, tokens, at, untouched)
         return start[keep], renumber[key[keep]], self.code(state, *counts)[keep], keys
 
     def plain_loops(self) -> np.ndarray:
@@ -251,19 +283,25 @@ class _Walk:
             ok &= at == me
         return ok
 
-    def run(self, tree: _Tree, start: np.ndarray) -> list[np.ndarray]:
+    def run(self, tree: _Tree, start: np.ndarray, moves: np.ndarray, budget: int = MAX_WALK) -> list[np.ndarray]:
         """[start state, token end, state, *counts] of every walk of ``tree`` from the given
-        states that stays alive (the counts where there are counted loops)."""
-        n = self.n
+        states that stays alive (the counts where there are counted loops); ``moves`` reads
+        the tree's symbols. Raises ``_Dense`` past ``budget`` (state, prefix) pairs."""
+        n, spent = self.n, 0
         q, s = start.copy(), np.zeros(len(start), np.int64)
         counts = (np.zeros(len(start), np.int16), np.zeros(len(start), np.int16),
                   self.segment[start] < 0) if self.counted else ()
         found = []
-        while len(s):
+        while True:
             hit = tree.end_of[s] >= 0
             found.append((start[hit], tree.end_of[s[hit]], q[hit]) + tuple(c[hit] for c in counts))
+            if not len(s):
+                return [np.concatenate(column) for column in zip(*found)]
             lo = tree.child_start[s]
             n_children = tree.child_start[s + 1] - lo
+            spent += int(n_children.sum())
+            if spent > budget:
+                raise _Dense
             self.visited += int(n_children.sum())
             if self.visited > MAX_WALK:            # a large automaton on a large vocabulary: stop before allocating
                 raise SchemaTooComplexError(f"reading the vocabulary from {n} automaton states passes "
@@ -271,16 +309,12 @@ class _Walk:
             parent = np.repeat(np.arange(len(s)), n_children)
             child = _ranges(lo, n_children)
             pq = q[parent]
-            nq = self.moves[pq, tree.symbol[child]]
+            nq = moves[pq, tree.symbol[child]]
             if self.counted:
                 nq, counts = self._count(pq, nq, *(c[parent] for c in counts))
             alive = nq < n
             start, q, s = start[parent[alive]], nq[alive], child[alive]
             counts = tuple(c[alive] for c in counts)
-        if not found:
-            empty = np.zeros(0, np.int32)
-            found.append((empty, empty, empty) + ((empty.astype(np.int16),) * 2 + (empty.astype(bool),) if self.counted else ()))
-        return [np.concatenate(column) for column in zip(*found)]
 
     def _count(self, q, nq, first, later, left):
         sq, snq = self.segment[q], self.segment[nq]
@@ -373,7 +407,7 @@ class _Listing:
     are the split's tokens of the keys in those columns less the hits, and the hits there."""
 
     def __init__(self, split: _Split, column_of_key: np.ndarray, keys: _Keys, never: int) -> None:
-        self.split, self.hit, self.hit_tokens = split, keys.hit, keys.hit_tokens
+        self.split, self.tree, self.hit, self.hit_tokens = split, keys.tree, keys.hit, keys.hit_tokens
         self.key_column = column_of_key[:split.n_keys]
         self.hit_column = column_of_key[split.n_keys + keys.hit_at]
         self.sizes = (np.bincount(self.key_column, weights=keys.untouched, minlength=never + 1)
@@ -381,14 +415,14 @@ class _Listing:
         self._by_column: tuple[np.ndarray, np.ndarray] | None = None
 
     def tokens(self, columns: np.ndarray) -> np.ndarray | None:
-        """The generable token ids in ``columns`` (unsorted), where they are under 1/64 of the
-        vocabulary, else None."""
+        """The generable token ids in ``columns`` (unsorted), where they are under 1/``_FEW``
+        of the vocabulary, else None."""
         chosen = _or_dead(columns)
-        if self.sizes[chosen].sum() * 64 > len(self.split.key):
+        if self.sizes[chosen].sum() * _FEW > len(self.split.key):
             return None
         tokens = self.split.generable_tokens(np.flatnonzero(chosen[self.key_column]))
         if len(self.hit):
-            ends = self.split.every.tok_end[tokens]
+            ends = self.tree.tok_end[tokens]
             at = np.minimum(np.searchsorted(self.hit, ends), len(self.hit) - 1)
             tokens = tokens[self.hit[at] != ends]
         if self._by_column is None:
@@ -401,7 +435,8 @@ class _Listing:
 
 
 class TokenAutomaton:
-    """``next[q, u]``: the state after reading any token of class sequence ``u`` from ``q``.
+    """``next[q, u]``: the state after reading any token of column ``u`` from ``q`` (tokens
+    with the same moves from every state share a column; ``tok2u`` gives each token's).
 
     States are the DFA's, except that a state inside a counted loop becomes one state per
     count (0..hi): the walk over the vocabulary runs on the DFA's few loop states and
@@ -480,7 +515,7 @@ class TokenAutomaton:
         return out
 
     def few_tokens_of(self, columns: np.ndarray) -> np.ndarray | None:
-        """The generable token ids in the given columns, sorted, where they are under 1/64 of
+        """The generable token ids in the given columns, sorted, where they are under 1/``_FEW`` of
         the vocabulary (else None): read off keys (see ``_Listing``), instead of a gather
         over the whole vocabulary (a digit or key position of a 262k vocabulary allows
         ~100 tokens; half the rows a canvas needs are such)."""

@@ -129,12 +129,12 @@ class TokenVocabulary:
 
     @property
     def plain_chars(self) -> np.ndarray:
-        """(V,) int16: the characters of each *plain* token, 0 for the others. A plain token
+        """(V,) int32: the characters of each *plain* token, 0 for the others. A plain token
         is whole UTF-8 characters, none a control character, quote or backslash: the text
         any JSON string holds as it is, so inside a string it only counts characters (nearly
         every token of a real vocabulary; automata read them in bulk, see TokenAutomaton)."""
         if self._plain is None:
-            self._plain = np.array([_plain_length(b) for b in self.token_bytes], np.int16)
+            self._plain = np.array([_plain_length(b) for b in self.token_bytes], np.int32)
         return self._plain
 
     def lookup(self) -> dict[bytes, int]:

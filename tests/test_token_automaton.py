@@ -132,6 +132,28 @@ def test_dfas_read_the_coarse_trie_unless_they_split_a_utf8_role():
         assert (vocab.trie_for(class_of)[0] is vocab.coarse_trie) == coarse
 
 
+@pytest.mark.parametrize("schema", SLOTS)
+def test_a_dense_walk_reads_the_class_tree_to_the_same_moves(schema, monkeypatch):
+    """Past its budget the walk reads the DFA's class tree instead of the vocabulary's trie:
+    the same moves for every token, and the same tokens listed for any columns."""
+    vocab = TokenVocabulary.from_token_bytes([b""] + ALPHABET + SPANNING + [b"ab", b"zz", b'a"b', b"\xe4\xb8\xad"],
+                                             special_ids=[0])
+    (slot,) = SchemaCompiler(schema).layout()
+    dfa = compile_dfa(seq(slot.node, star(WHITESPACE)))
+    trie_read = TokenAutomaton(dfa, vocab)
+    monkeypatch.setattr(token_automaton, "_DENSE_WALK", 0)
+    monkeypatch.setattr(token_automaton, "_FEW", 1)          # every row listed off keys
+    class_read = TokenAutomaton(dfa, vocab)
+    tokens = np.flatnonzero(vocab.generable)
+    assert np.array_equal(trie_read.next[:, trie_read.tok2u[tokens]], class_read.next[:, class_read.tok2u[tokens]])
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        columns = rng.random(class_read.next.shape[1]) < 0.3
+        want = tokens[columns[class_read.tok2u[tokens]]]
+        assert np.array_equal(np.flatnonzero(class_read.tokens_of(columns)), want)
+        assert np.array_equal(class_read.few_tokens_of(columns), want)
+
+
 def test_plain_tokens_are_whole_characters_of_string_content():
     vocab = TokenVocabulary.from_token_bytes([b"", b"ab", b"a\x7f", b"\xe4\xb8\xad!", b"\xf0\x9f\x98\x80", b'a"', b"\\n",
                                               b"\x01", b"\xe4\xb8", b"\xed\xa0\x80", b"\xc0\x80"])
