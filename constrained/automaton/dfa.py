@@ -380,9 +380,9 @@ def _compile_cached(node: Node, counters: bool) -> DFA:
     ctab, order = _explore(nfa.closure({start}), successors, len(members))
     accept = np.array([end in st for st in order], dtype=bool)
     if not nfa.bounds:
-        return minimize(DFA(ctab[:, class_of], accept))
+        return _minimal(ctab, class_of, accept)
     segment, head = _segment_tags(nfa, order, end)
-    return minimize(DFA(ctab[:, class_of], accept, segment, head, tuple(nfa.bounds)))
+    return _minimal(ctab, class_of, accept, segment, head, tuple(nfa.bounds))
 
 
 def _segment_tags(nfa: _NFA, order: list[frozenset[int]], end: int) -> tuple[np.ndarray, np.ndarray]:
@@ -421,51 +421,52 @@ def reached(seeds: np.ndarray, successors) -> np.ndarray:
     return seen
 
 
-def _trim(dfa: DFA) -> DFA:
-    """Drop states that cannot reach acceptance (and unreachable ones); renumber from 0."""
-    n = dfa.n_states
-    src, sym = np.nonzero(dfa.trans != DEAD)
-    dst = dfa.trans[src, sym]
+def _trim(table: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(kept states in order, their table renumbered): states reachable from 0 that can
+    reach acceptance; none where the start cannot."""
+    n = len(accept)
+    src, sym = np.nonzero(table != DEAD)
+    dst = table[src, sym]
     order = np.argsort(dst, kind="stable")
     preds, bounds = src[order], np.searchsorted(dst[order], np.arange(n + 1))
 
     def predecessors(states):
         return np.unique(np.concatenate([preds[bounds[s]:bounds[s + 1]] for s in states]))
-    live = reached(dfa.accept, predecessors)
+    live = reached(accept, predecessors)
     if n == 0 or not live[0]:
-        return _EMPTY_DFA
-    trans = np.where((dfa.trans != DEAD) & live[np.where(dfa.trans == DEAD, 0, dfa.trans)], dfa.trans, DEAD)
+        return np.zeros(0, np.int64), table[:0]
+    trans = np.where((table != DEAD) & live[np.where(table == DEAD, 0, table)], table, DEAD)
 
     def successors(states):
         nxt = np.unique(trans[states])
         return nxt[nxt != DEAD]
     start = np.zeros(n, bool)
     start[0] = True
-    reach = reached(start, successors)
-    keep = np.nonzero(reach)[0]
+    keep = np.nonzero(reached(start, successors))[0]
     remap = np.full(n + 1, DEAD, np.int32)
     remap[keep] = np.arange(len(keep), dtype=np.int32)
-    new_trans = remap[trans[keep]]          # DEAD (-1) indexes remap[-1] == DEAD
-    return _select(dfa, new_trans.astype(np.int32), keep)
-
-
-def _select(dfa: DFA, trans: np.ndarray, states: np.ndarray) -> DFA:
-    """``dfa`` narrowed to ``states`` (old ids, in new order) with the new table ``trans``."""
-    if dfa.segment is None:
-        return DFA(trans, dfa.accept[states].copy())
-    return DFA(trans, dfa.accept[states].copy(), dfa.segment[states].copy(), dfa.head[states].copy(),
-               dfa.bounds)
+    return keep, remap[trans[keep]]          # DEAD (-1) indexes remap[-1] == DEAD
 
 
 def minimize(dfa: DFA) -> DFA:
-    dfa = _trim(dfa)
-    n = dfa.n_states
+    """The minimal DFA of ``dfa``'s language, counted loops kept."""
+    first, class_of = distinct_rows(dfa.trans.T)
+    return _minimal(dfa.trans[:, first], class_of, dfa.accept, dfa.segment, dfa.head, dfa.bounds)
+
+
+def _minimal(ctab: np.ndarray, class_of: np.ndarray, accept: np.ndarray, segment: np.ndarray | None = None,
+             head: np.ndarray | None = None, bounds: tuple = ()) -> DFA:
+    """:func:`minimize` of the DFA whose byte ``b`` moves as column ``class_of[b]`` of
+    ``ctab``: trimmed, then Moore-refined, on those few columns rather than on 256."""
+    keep, ctab = _trim(ctab, accept)
+    n = len(keep)
     if n == 0:
-        return dfa
-    first_byte, _ = distinct_rows(dfa.trans.T)
-    ctab = dfa.trans[:, np.sort(first_byte)]           # one column per byte class
-    segment, head = dfa.tags()
-    block = distinct_rows(np.stack([dfa.accept, segment, head], axis=1).astype(np.int64))[1].astype(np.int64)
+        return _EMPTY_DFA
+    accept = accept[keep]
+    if segment is not None:
+        segment, head = segment[keep], head[keep]
+    tags = (segment, head) if segment is not None else (np.full(n, -1), np.zeros(n, bool))
+    block = distinct_rows(np.stack([accept, *tags], axis=1).astype(np.int64))[1].astype(np.int64)
     n_blocks = len(np.unique(block))
     dead = ctab == DEAD
     for _ in range(MAX_REFINE_ROUNDS):
@@ -475,14 +476,13 @@ def minimize(dfa: DFA) -> DFA:
         if key.max() + 1 == n_blocks:
             break
         block, n_blocks = key, int(key.max()) + 1
-    else:
-        return dfa          # long chains: keep the (correct, larger) trimmed DFA
+    else:                 # long chains: keep the (correct, larger) trimmed DFA
+        block, n_blocks = np.arange(n), n
     # Renumber blocks so the start state's block is 0, in BFS order.
-    n_blocks = int(block.max()) + 1
     rep_of_block = np.zeros(n_blocks, np.int64)
     rep_of_block[block[::-1]] = np.arange(n)[::-1]          # first state of each block
-    block_trans = np.where(dfa.trans[rep_of_block] == DEAD, DEAD,
-                           block[np.where(dfa.trans[rep_of_block] == DEAD, 0, dfa.trans[rep_of_block])])
+    rows = ctab[rep_of_block]
+    block_trans = np.where(rows == DEAD, DEAD, block[np.where(rows == DEAD, 0, rows)])
     new_id = np.full(n_blocks, DEAD, np.int64)
     bfs = [int(block[0])]
     seen = set(bfs)
@@ -492,8 +492,15 @@ def minimize(dfa: DFA) -> DFA:
             bfs.append(t)
     new_id[bfs] = np.arange(len(bfs))
     order = np.argsort(new_id)
-    mapped = np.where(block_trans == DEAD, DEAD, new_id[np.where(block_trans == DEAD, 0, block_trans)])
-    return _select(dfa, mapped[order].astype(np.int32), rep_of_block[order])
+    table = np.where(block_trans == DEAD, DEAD, new_id[np.where(block_trans == DEAD, 0, block_trans)])[order]
+    first, merged = distinct_rows(table.T)      # classes the minimal DFA no longer tells apart merge
+    class_of = merged[class_of].astype(np.int32)
+    table = np.ascontiguousarray(table[:, first].astype(np.int32))
+    states = rep_of_block[order]
+    if segment is None:
+        return DFA(table[:, class_of], accept[states].copy(), _classes=(class_of, table))
+    return DFA(table[:, class_of], accept[states].copy(), segment[states].copy(), head[states].copy(), bounds,
+               _classes=(class_of, table))
 
 
 def negate(dfa: DFA) -> DFA:
