@@ -94,7 +94,7 @@ class _Split:
     top: int                   # the most characters a plain token has
     key: np.ndarray            # (V,) int64
     generable_key: np.ndarray  # (V,) ``key``, and -1 for tokens the sampler never places
-    generable: np.ndarray      # per key: how many generable tokens have it
+    per_key: np.ndarray        # per key: how many generable tokens have it
     key_of_end: np.ndarray     # per end of ``every``: its tokens' key (they spell the same symbols)
     by_key: tuple[np.ndarray, np.ndarray]    # generable token ids grouped by key, and group starts
 
@@ -120,7 +120,7 @@ class _Split:
     def generable_tokens(self, keys: np.ndarray) -> np.ndarray:
         """The generable token ids with any of ``keys``."""
         order, starts = self.by_key
-        return order[_ranges(starts[keys], self.generable[keys])]
+        return order[_ranges(starts[keys], self.per_key[keys])]
 
     @classmethod
     def of(cls, vocab: TokenVocabulary, class_of: np.ndarray) -> tuple["_Split", np.ndarray]:
@@ -183,7 +183,7 @@ def _reachable_part(nxt: np.ndarray, accept: np.ndarray):
 @dataclass(frozen=True)
 class _Keys:
     """Each token's key in one automaton (see ``_Walk.outcomes``); keys past ``split.n_keys``
-    are the ``hit`` ends of ``split.every``."""
+    are the ``hit`` ends of ``tree``."""
     count: int                 # keys kept (some generable token has them)
     renumber: np.ndarray       # key -> kept key, -1 where dropped
     token_key: np.ndarray      # (V,) each token's key, -1 for tokens never placed
@@ -219,8 +219,8 @@ class _Walk:
         """(start, key, outcome ``code``) of every token read alive, and the tokens' keys.
 
         Keys are ``split``'s, except for a token that a state other than a plain loop reads
-        alive: its key is then its end in ``split.every``, which takes the plain loops'
-        outcomes of its tokens' ``split`` key as well. Only keys some generable token has
+        alive: its key is then its end in the tree those states read (``split.every``, or a
+        class tree), which takes the plain loops' outcomes of its tokens' ``split`` key too. Only keys some generable token has
         are kept, counted per key, so nothing here costs a pass over the vocabulary but
         the one copy of the token keys."""
         loops = self.plain_loops()
@@ -256,7 +256,7 @@ class _Walk:
         tokens, at = tokens[placed], np.repeat(np.arange(len(hit)), count)[placed]
         token_key = split.generable_key.copy()
         token_key[tokens] = base + at
-        untouched = split.generable - np.bincount(split.key[tokens], minlength=base)
+        untouched = split.per_key - np.bincount(split.key[tokens], minlength=base)
         used = np.concatenate([untouched > 0, np.bincount(at, minlength=len(hit)) > 0])
         renumber = np.where(used, np.cumsum(used) - 1, -1)
         keep = used[key]
@@ -283,10 +283,10 @@ class _Walk:
             ok &= at == me
         return ok
 
-    def run(self, tree: _Tree, start: np.ndarray, moves: np.ndarray, budget: int = MAX_WALK) -> list[np.ndarray]:
+    def run(self, tree: _Tree, start: np.ndarray, moves: np.ndarray, budget: int | None = None) -> list[np.ndarray]:
         """[start state, token end, state, *counts] of every walk of ``tree`` from the given
         states that stays alive (the counts where there are counted loops); ``moves`` reads
-        the tree's symbols. Raises ``_Dense`` past ``budget`` (state, prefix) pairs."""
+        the tree's symbols. Raises ``_Dense`` past ``budget`` (state, prefix) pairs, if given."""
         n, spent = self.n, 0
         q, s = start.copy(), np.zeros(len(start), np.int64)
         counts = (np.zeros(len(start), np.int16), np.zeros(len(start), np.int16),
@@ -296,16 +296,16 @@ class _Walk:
             hit = tree.end_of[s] >= 0
             found.append((start[hit], tree.end_of[s[hit]], q[hit]) + tuple(c[hit] for c in counts))
             if not len(s):
+                self.visited += spent              # an abandoned walk (``_Dense``) does not count
                 return [np.concatenate(column) for column in zip(*found)]
             lo = tree.child_start[s]
             n_children = tree.child_start[s + 1] - lo
             spent += int(n_children.sum())
-            if spent > budget:
-                raise _Dense
-            self.visited += int(n_children.sum())
-            if self.visited > MAX_WALK:            # a large automaton on a large vocabulary: stop before allocating
+            if self.visited + spent > MAX_WALK:    # a large automaton on a large vocabulary: stop before allocating
                 raise SchemaTooComplexError(f"reading the vocabulary from {n} automaton states passes "
                                             f"{MAX_WALK:,} (state, token prefix) pairs")
+            if budget is not None and spent > budget:
+                raise _Dense
             parent = np.repeat(np.arange(len(s)), n_children)
             child = _ranges(lo, n_children)
             pq = q[parent]
@@ -457,7 +457,9 @@ class TokenAutomaton:
         rows, cols = np.nonzero(nxt != dead)
         self.next, u2col = distinct_columns(rows, cols, nxt[rows, cols], nxt.shape, dead)   # (n+1, U)
         never = self.next.shape[1]
-        column_of_key = np.append(np.where(keys.renumber >= 0, u2col[key2u][keys.renumber], never), never)  # -1: never
+        column_of_key = np.full(len(keys.renumber) + 1, never)       # the last entry: key -1, never placed
+        kept = keys.renumber >= 0
+        column_of_key[:-1][kept] = u2col[key2u][keys.renumber[kept]]
         # (V,) intp, each token's column (``never`` for tokens the sampler never places):
         # indexing with int32 is 3x slower (a cast per gather)
         self.tok2u = column_of_key[keys.token_key]
@@ -493,6 +495,7 @@ class TokenAutomaton:
         return self._in.step(after)
 
     def forward_token(self, states: np.ndarray, token: int) -> np.ndarray:
+        """States ``token`` leads to from ``states`` (none for a token never placed)."""
         out = np.zeros(self.dead + 1, bool)
         out[self._by_token[self.tok2u[token]][states]] = True
         return out[:-1]

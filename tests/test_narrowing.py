@@ -140,9 +140,11 @@ def test_a_slot_narrowed_until_it_has_no_value_is_too_complex_not_unsatisfiable(
 def test_a_walk_over_too_many_token_prefixes_narrows_instead_of_exhausting_memory(monkeypatch):
     """On a 262k vocabulary a slot of thousands of states walked the token trie from each of
     them (300M pairs, an OOM kill); the walk's budget is a size error like any other."""
-    from constrained import token_automaton
+    from constrained import template, token_automaton
     from constrained.backends.tiny import random_backend
-    monkeypatch.setattr(token_automaton, "MAX_WALK", 300)        # 20 items overflow it, 4 fit
+    from constrained.bounded_cache import BoundedCache
+    monkeypatch.setattr(token_automaton, "MAX_WALK", 2200)       # 20 items overflow it, 4 fit
+    monkeypatch.setattr(template, "_AUTOMATA", BoundedCache(8))  # walked here, not read from the cache
     schema = {"type": "array", "maxItems": 20, "items": {"type": "integer", "minimum": 0, "maximum": 9},
               "title": "walk budget test"}
     with pytest.warns(NarrowedSchemaWarning, match="token prefix"):

@@ -10,6 +10,7 @@ from constrained.automaton.dfa import DEAD, compile_dfa
 from constrained.automaton.distinct import distinct_columns, distinct_rows
 from constrained.automaton.regex import seq, star
 from constrained.compile.json_schema import SchemaCompiler
+from constrained.errors import SchemaTooComplexError
 from constrained.template import WHITESPACE
 from constrained import token_automaton
 from constrained.token_automaton import TokenAutomaton
@@ -152,6 +153,23 @@ def test_a_dense_walk_reads_the_class_tree_to_the_same_moves(schema, monkeypatch
         want = tokens[columns[class_read.tok2u[tokens]]]
         assert np.array_equal(np.flatnonzero(class_read.tokens_of(columns)), want)
         assert np.array_equal(class_read.few_tokens_of(columns), want)
+
+
+def test_a_walk_past_its_limit_is_refused_as_too_complex(monkeypatch):
+    """The limit holds in every walk (the plain loops' one included), as the typed error
+    the compiler narrows a slot on, never as the walk's internal signal."""
+    monkeypatch.setattr(token_automaton, "MAX_WALK", 20)
+    vocab = TokenVocabulary.from_token_bytes([b"x" * k + b'"' for k in range(1, 30)] + [b"a"])
+    (slot,) = SchemaCompiler(SLOTS[0]).layout()
+    with pytest.raises(SchemaTooComplexError):
+        TokenAutomaton(compile_dfa(seq(slot.node, star(WHITESPACE))), vocab)
+
+
+def test_a_vocabulary_with_no_generable_token_spells_nothing():
+    (slot,) = SchemaCompiler(SLOTS[0]).layout()
+    automaton = TokenAutomaton(compile_dfa(seq(slot.node, star(WHITESPACE))),
+                               TokenVocabulary.from_token_bytes([b"", b"a"], special_ids=[1]))
+    assert automaton.min_tokens() is None
 
 
 def test_plain_tokens_are_whole_characters_of_string_content():
