@@ -21,6 +21,14 @@ def pack_bits(allowed: np.ndarray) -> np.ndarray:
     return packed.view("<i4")
 
 
+def pack_ids(ids: np.ndarray, vocab_size: int) -> np.ndarray:
+    """``pack_bits`` of the mask allowing only ``ids`` (distinct), set word by word: no
+    vocabulary-wide bool array (4 against 13 us for 100 ids of 262k)."""
+    words = np.zeros((vocab_size + 31) // 32, np.uint32)
+    np.bitwise_or.at(words, ids >> 5, np.left_shift(np.uint32(1), (ids & 31).astype(np.uint32)))
+    return words.view("<i4")
+
+
 IDS_KEPT = 4096
 
 
@@ -61,14 +69,14 @@ class MaskTable:
         idx = self._index.get(key)
         if idx is None:
             listed = ids()
+            idx = len(self._rows)
             if listed is None:
                 mask = allowed()
+                self._rows.append(pack_bits(mask))
+                self._counts.append(int(np.count_nonzero(mask)))
             else:
-                mask = np.zeros(self.vocab_size, bool)
-                mask[listed] = True
-            idx = len(self._rows)
-            self._rows.append(pack_bits(mask))
-            self._counts.append(int(np.count_nonzero(mask)) if listed is None else len(listed))
+                self._rows.append(pack_ids(listed, self.vocab_size))
+                self._counts.append(len(listed))
             if listed is not None and len(listed) <= IDS_KEPT:
                 self._ids[idx] = listed
             self._index[key] = idx

@@ -74,3 +74,13 @@ def test_few_tokens_listed_by_column_are_the_gathered_ones():
             listed += 1
             assert np.array_equal(ids, gathered)
     assert listed > width // 2
+
+
+def test_rows_packed_from_ids_equal_rows_packed_from_bits():
+    rng = np.random.default_rng(0)
+    for vocab_size in (1, 31, 33, 824, 151_669):
+        for k in (0, 1, 7, min(vocab_size, 4000)):
+            ids = np.sort(rng.choice(vocab_size, min(k, vocab_size), replace=False))
+            bits = np.zeros(vocab_size, bool)
+            bits[ids] = True
+            assert np.array_equal(masks.pack_ids(ids, vocab_size), masks.pack_bits(bits))
