@@ -53,7 +53,7 @@ _AUTOMATA: BoundedCache = BoundedCache(256)          # (regex, vocabulary) -> to
 def _automaton(node: Node, vocab: TokenVocabulary, pointer: str = "#", max_tokens: int | None = None) -> TokenAutomaton:
     """The slot's automaton, cached; a length bound no ``max_tokens`` canvas could reach is dropped."""
     if max_tokens is not None:
-        node = without_bounds_beyond(node, max_tokens * _widest(vocab))
+        node = without_bounds_beyond(node, max_tokens * vocab.widest)
     key = (node, vocab.content_hash)
     a = _AUTOMATA.get(key)
     if a is None:
@@ -171,7 +171,7 @@ class CanvasTemplate:
 
 def _check_room(parts: list[Part], vocab: TokenVocabulary, max_tokens: int) -> None:
     """Fail fast, before building automata, when even the longest tokens cannot fit."""
-    widest = _widest(vocab)
+    widest = vocab.widest
     least = 0
     for p in parts:
         n_bytes = len(p.encode()) if isinstance(p, str) else (min_length(p.node) or 0)
@@ -180,11 +180,6 @@ def _check_room(parts: list[Part], vocab: TokenVocabulary, max_tokens: int) -> N
         raise CanvasTooSmallError(
             f"the shortest valid output needs at least {least} tokens but the canvas allows {max_tokens}; "
             "raise max_tokens or relax minLength/minItems")
-
-
-def _widest(vocab: TokenVocabulary) -> int:
-    """Bytes in the vocabulary's longest generable token."""
-    return int(vocab.byte_matrix[1][vocab.generable].max())
 
 
 def _feasible_length(a: TokenAutomaton, k: int, pointer: str) -> int:

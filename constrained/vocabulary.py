@@ -80,6 +80,7 @@ class TokenVocabulary:
     _coarse: "TokenTrie | None" = field(default=None, repr=False)
     _plain: np.ndarray | None = field(default=None, repr=False)
     _lookup: dict[bytes, int] | None = field(default=None, repr=False)
+    _widest: int | None = field(default=None, repr=False)
 
     @property
     def size(self) -> int:
@@ -95,6 +96,13 @@ class TokenVocabulary:
             self._matrix = flat.reshape(self.size, width)
             self._lengths = lengths
         return self._matrix, self._lengths
+
+    @property
+    def widest(self) -> int:
+        """Bytes in the longest generable token (read for every slot: computed once)."""
+        if self._widest is None:
+            self._widest = int(self.byte_matrix[1][self.generable].max(initial=0))
+        return self._widest
 
     @property
     def trie(self) -> "TokenTrie":
@@ -155,7 +163,7 @@ class TokenVocabulary:
         """
         data = text.encode()
         table = self.lookup()
-        longest = int(self.byte_matrix[1].max())
+        longest = self.widest
         best: list[tuple[int, int] | None] = [None] * (len(data) + 1)
         best[0] = (0, -1)
         for i in range(len(data)):

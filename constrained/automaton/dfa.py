@@ -251,16 +251,21 @@ class _NFA:
 
 def _byte_classes(bitsets: set[int]) -> tuple[np.ndarray, list[int]]:
     """class of each byte (256,), and the members-bitset of each class: bytes that no edge
-    set tells apart share a class."""
-    class_of = np.zeros(256, np.int64)
-    for bits in sorted(bitsets):
-        member = np.array([(bits >> b) & 1 for b in range(256)], np.int64)
-        class_of = class_of * 2 + member
-        _, class_of = np.unique(class_of, return_inverse=True)
-    members = [0] * (int(class_of.max()) + 1)
-    for b in range(256):
-        members[class_of[b]] |= 1 << b
-    return class_of, members
+    set tells apart share a class (numbered by their membership in the sorted bitsets, the
+    first most significant)."""
+    ordered = sorted(bitsets)
+    if not ordered:
+        return np.zeros(256, np.int64), [(1 << 256) - 1]
+    packed = np.frombuffer(b"".join(bits.to_bytes(32, "little") for bits in ordered), np.uint8)
+    held = np.unpackbits(packed.reshape(len(ordered), 32), axis=1, bitorder="little")   # (bitsets, 256)
+    width = (len(ordered) + 7) // 8
+    flat = np.ascontiguousarray(np.packbits(held, axis=0).T).tobytes()     # each byte's membership, as bytes
+    keys = [flat[b * width:(b + 1) * width] for b in range(256)]
+    rank = {key: c for c, key in enumerate(sorted(set(keys)))}
+    members = [0] * len(rank)
+    for b, key in enumerate(keys):
+        members[rank[key]] |= 1 << b
+    return np.array([rank[key] for key in keys], np.int64), members
 
 
 def _class_groups(bitsets: frozenset[int], members: list[int]) -> list[tuple[np.ndarray, tuple[int, ...]]]:
