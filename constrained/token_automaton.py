@@ -33,6 +33,7 @@ _CLASS_TREES: BoundedCache = BoundedCache(32)    # (vocabulary, coarse?, byte pa
 _FEW = 64                # a mask row under 1/_FEW of the vocabulary is built from its token ids
 _DENSE_WALK = 1_000_000  # (state, prefix) pairs read off the vocabulary's own trie, past which a
                          # DFA's class tree is built and read instead (57 ns a pair: ~60 ms)
+_RUN_FRONTIER = 1024     # (state, prefix) pairs in flight up to which the walk looks for runs (see _Tree)
 _PLAIN_ASCII = np.array([b for b in range(0x20, 0x80) if b not in b'"\\'])
 _CONT = (0x80, 0xBF)
 _MULTIBYTE = (((0xC2, 0xDF), _CONT), ((0xE0, 0xE0), (0xA0, 0xBF), _CONT), ((0xE1, 0xEC), _CONT, _CONT),
@@ -45,13 +46,23 @@ _MULTIBYTE = (((0xC2, 0xDF), _CONT), ((0xE0, 0xE0), (0xA0, 0xBF), _CONT), ((0xE1
 class _Tree:
     """A token trie laid out for the walk: node s's children are the nodes
     ``child_start[s]:child_start[s + 1]``, each read as its ``symbol``. Nodes where tokens
-    end are numbered: ``end_of[s]`` (-1 where none ends), and ``tok_end[t]`` for its tokens."""
+    end are numbered: ``end_of[s]`` (-1 where none ends), and ``tok_end[t]`` for its tokens.
+
+    A node whose whole subtree is one chain of a repeated symbol (runs of spaces or
+    newlines: up to 31 deep in gemma3's vocabulary, 128 in Qwen's) has a *run*: its
+    ``run_len[s]`` nodes below are ``run_nodes[run_at[s]:][:run_len[s]]``, each read as
+    ``run_symbol[s]``. A state that loops on that symbol reads them all at once.
+    """
     symbol: np.ndarray
     child_start: np.ndarray
     end_of: np.ndarray
     tok_end: np.ndarray
     n_ends: int
     by_end: tuple[np.ndarray, np.ndarray]    # token ids grouped by end, and group starts
+    run_len: np.ndarray
+    run_symbol: np.ndarray
+    run_at: np.ndarray
+    run_nodes: np.ndarray
 
     @classmethod
     def of(cls, trie: TokenTrie) -> "_Tree":
@@ -66,13 +77,45 @@ class _Tree:
         n_ends = int(is_end.sum())
         by_end = (np.argsort(tok_end, kind="stable"),
                   np.concatenate([[0], np.cumsum(np.bincount(tok_end, minlength=n_ends))]))
-        return cls(trie.byte, child_start, end_of, tok_end, n_ends, by_end)
+        return cls(trie.byte, child_start, end_of, tok_end, n_ends, by_end,
+                   *_runs(trie.byte, trie.parent, child_start, trie.depth_start))
 
     def tokens_at(self, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(token ids ending at any of ``ends``, how many end at each)."""
         order, starts = self.by_end
         count = starts[ends + 1] - starts[ends]
         return order[_ranges(starts[ends], count)], count
+
+
+def _runs(symbol: np.ndarray, parent: np.ndarray, child_start: np.ndarray, depth_start: np.ndarray):
+    """(run_len, run_symbol, run_at, run_nodes) of ``_Tree``: read bottom-up, depth by depth."""
+    n = len(symbol)
+    only = np.diff(child_start) == 1
+    child = np.where(only, child_start[:-1], 0)             # the only child, where there is one
+    run_len = np.zeros(n, np.int64)
+    run_symbol = np.full(n, -1, np.int64)
+    for d in range(len(depth_start) - 2, -1, -1):
+        nodes = np.arange(depth_start[d], depth_start[d + 1])
+        nodes = nodes[only[nodes]]
+        c = child[nodes]
+        leaf = child_start[c + 1] == child_start[c]
+        ok = leaf | ((run_len[c] > 0) & (run_symbol[c] == symbol[c]))
+        run_len[nodes[ok]] = np.where(leaf, 1, run_len[c] + 1)[ok]
+        run_symbol[nodes[ok]] = symbol[c[ok]]
+    # each maximal run laid out once, from its head (a node whose parent has no run)
+    heads = np.flatnonzero(run_len > 0)
+    heads = heads[(heads == 0) | (run_len[parent[heads]] == 0)]
+    offset = np.cumsum(run_len[heads]) - run_len[heads]
+    run_nodes = np.zeros(int(run_len[heads].sum()), np.int64)
+    run_at = np.zeros(n, np.int64)
+    node, at = heads, offset
+    while len(node):
+        run_at[node] = at
+        node = child[node]
+        run_nodes[at] = node
+        keep = run_len[node] > 0
+        node, at = node[keep], at[keep] + 1
+    return run_len, run_symbol, run_at, run_nodes
 
 
 @dataclass(frozen=True)
@@ -295,6 +338,19 @@ class _Walk:
         while True:
             hit = tree.end_of[s] >= 0
             found.append((start[hit], tree.end_of[s[hit]], q[hit]) + tuple(c[hit] for c in counts))
+            if len(s) <= _RUN_FRONTIER:            # deep in the trie, where runs are: read them at once
+                looping = (tree.run_len[s] > 0) & (moves[q, tree.run_symbol[s]] == q)
+                if self.counted:
+                    looping &= self.segment[q] < 0     # a loop outside counted loops: counts stay
+                if looping.any():
+                    at = np.flatnonzero(looping)
+                    k = tree.run_len[s[at]]
+                    ends = tree.end_of[tree.run_nodes[_ranges(tree.run_at[s[at]], k)]]
+                    by = np.repeat(at, k)[ends >= 0]
+                    found.append((start[by], ends[ends >= 0], q[by]) + tuple(c[by] for c in counts))
+                    spent += int(k.sum())
+                    start, q, s = start[~looping], q[~looping], s[~looping]
+                    counts = tuple(c[~looping] for c in counts)
             if not len(s):
                 self.visited += spent              # an abandoned walk (``_Dense``) does not count
                 return [np.concatenate(column) for column in zip(*found)]

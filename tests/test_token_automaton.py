@@ -205,3 +205,39 @@ def test_open_steps_are_the_union_of_token_steps(schema, rng):
         backward = np.any([automaton.backward_token(states, t) for t in tokens], axis=0)
         assert (automaton.forward_open(states) == forward).all()
         assert (automaton.backward_open(states) == backward).all()
+
+
+RUNS = [c * k for c in (b" ", b"\n", b"a", b"0", b'"') for k in range(2, 14)] + [b"  \n", b"   x", b"00a"]
+
+
+@pytest.mark.parametrize("schema", SLOTS)
+@pytest.mark.parametrize("dense", [False, True])
+def test_runs_read_at_once_give_the_moves_of_the_walk_byte_by_byte(schema, dense, monkeypatch):
+    """Runs of one symbol (long whitespace tokens) are read at once from states that loop on
+    them: the same moves for every token as reading them one trie level at a time."""
+    vocab = TokenVocabulary.from_token_bytes([b""] + ALPHABET + SPANNING + RUNS, special_ids=[0])
+    (slot,) = SchemaCompiler(schema).layout()
+    dfa = compile_dfa(seq(slot.node, star(WHITESPACE)))
+    if dense:
+        monkeypatch.setattr(token_automaton, "_DENSE_WALK", 0)
+    at_once = TokenAutomaton(dfa, vocab)
+    monkeypatch.setattr(token_automaton, "_RUN_FRONTIER", -1)
+    by_level = TokenAutomaton(dfa, vocab)
+    tokens = np.flatnonzero(vocab.generable)
+    assert np.array_equal(at_once.next[:, at_once.tok2u[tokens]], by_level.next[:, by_level.tok2u[tokens]])
+
+
+def test_a_run_is_the_chain_below_a_node_of_one_repeated_symbol():
+    vocab = TokenVocabulary.from_token_bytes([b"x", b"xa", b"xaa", b"xaaa", b"xb", b"y", b"yc", b"ycc", b"ycd"])
+    tree = token_automaton._Tree.of(vocab.trie)
+    spelled = {}
+    for node in range(len(tree.symbol)):
+        below = tree.run_nodes[tree.run_at[node]:][:tree.run_len[node]]
+        spelled[node] = bytes(tree.symbol[below].tolist())
+    x, y = (int(tree.symbol.tolist().index(ord(c))) for c in "xy")
+    assert spelled[x] == b"" and spelled[y] == b""          # two kinds of children below each
+    xa = int(tree.child_start[x])                            # children ordered by byte: 'a' first
+    assert spelled[xa] == b"aa" and tree.run_symbol[xa] == ord("a")
+    yc = int(tree.child_start[y])
+    assert spelled[yc] == b""                                # 'c' then 'c' or 'd': no run
+    assert sum(len(v) for v in spelled.values()) == 2 + 1    # xa: aa, xaa: a
