@@ -126,15 +126,19 @@ class _Split:
     every plain character leads back to (inside a JSON string), only counts characters:
     there it is arithmetic. So those states walk only the ``rest`` of the vocabulary, on a
     trie of its own, and the other states walk ``every`` token (or, where that passes
-    ``_DENSE_WALK``, a ``class_tree``). From plain loops a token is told apart by its
-    ``key``: its characters if plain, else ``top + 1 +`` its end in ``rest``.
+    ``_DENSE_WALK``, a ``class_tree``). A token is told apart by its ``key``: its first
+    symbol and characters if plain (keys ``0 .. n_plain - 1``, by first symbol), else
+    ``n_plain +`` its end in ``rest``. The first symbol matters to states that enter a
+    plain loop on it (after an escape in a string): there too a plain token is arithmetic.
     """
     cache_key: tuple           # (vocabulary, coarse?)
     trie: TokenTrie
     every: _Tree
     rest: _Tree
-    chars: np.ndarray          # the character counts of plain tokens, ascending
-    top: int                   # the most characters a plain token has
+    plain_chars: np.ndarray    # per plain key: its characters
+    first_keys: np.ndarray     # the plain keys of first symbol f: first_keys[f]:first_keys[f + 1]
+    plain_end: np.ndarray      # per end of ``every``: whether its tokens are plain
+    rest_end: np.ndarray       # per end of ``rest``: its end in ``every``
     key: np.ndarray            # (V,) int64
     generable_key: np.ndarray  # (V,) ``key``, and -1 for tokens the sampler never places
     per_key: np.ndarray        # per key: how many generable tokens have it
@@ -142,8 +146,12 @@ class _Split:
     by_key: tuple[np.ndarray, np.ndarray]    # generable token ids grouped by key, and group starts
 
     @property
+    def n_plain(self) -> int:
+        return len(self.plain_chars)
+
+    @property
     def n_keys(self) -> int:
-        return self.top + 1 + self.rest.n_ends
+        return self.n_plain + self.rest.n_ends
 
     def class_tree(self, symbol_class: np.ndarray) -> tuple[_Tree, np.ndarray]:
         """(the tree of ``trie`` with each symbol replaced by its class, the key of one token
@@ -176,16 +184,24 @@ class _Split:
             chars = vocab.plain_chars.astype(np.int64)
             rest_ids = np.flatnonzero(chars == 0)
             every, rest = _Tree.of(trie), _Tree.of(vocab.trie_of(rest_ids, coarse))
-            top = int(chars.max())
-            token_key = chars.copy()
-            token_key[rest_ids] = top + 1 + rest.tok_end
+            first, plain, radix = vocab.first_symbols(coarse), chars > 0, int(chars.max()) + 1
+            pairs, plain_key = np.unique(first[plain] * radix + chars[plain], return_inverse=True)
+            token_key = np.zeros(len(chars), np.int64)
+            token_key[plain] = plain_key.reshape(-1)
+            token_key[rest_ids] = len(pairs) + rest.tok_end
             key_of_end = np.zeros(every.n_ends, np.int64)
             key_of_end[every.tok_end] = token_key
+            plain_end = np.zeros(every.n_ends, bool)
+            plain_end[every.tok_end[plain]] = True
+            rest_end = np.zeros(rest.n_ends, np.int64)
+            rest_end[rest.tok_end] = every.tok_end[rest_ids]
             generable = np.flatnonzero(vocab.generable)
-            per_key = np.bincount(token_key[generable], minlength=top + 1 + rest.n_ends)
+            per_key = np.bincount(token_key[generable], minlength=len(pairs) + rest.n_ends)
             by_key = generable[np.argsort(token_key[generable], kind="stable")], np.cumsum(per_key) - per_key
-            split = _SPLITS[key] = cls(key, trie, every, rest, np.unique(chars[chars > 0]), top, token_key,
-                                       np.where(vocab.generable, token_key, -1), per_key, key_of_end, by_key)
+            split = _SPLITS[key] = cls(key, trie, every, rest, pairs % radix,
+                                       np.searchsorted(pairs // radix, np.arange(257)), plain_end, rest_end,
+                                       token_key, np.where(vocab.generable, token_key, -1), per_key, key_of_end,
+                                       by_key)
         return split, symbol_class
 
 
@@ -268,19 +284,24 @@ class _Walk:
         the one copy of the token keys."""
         loops = self.plain_loops()
         held = np.flatnonzero(loops).astype(np.int32)
-        q = np.repeat(held, len(split.chars))
-        chars = np.tile(split.chars, len(held))
-        plain = [q, chars, q]              # plain tokens stay, counting their characters
+        q = np.repeat(held, split.n_plain)
+        key = np.tile(np.arange(split.n_plain), len(held))
+        chars = split.plain_chars[key]
+        plain = [q, key, q]                # plain tokens stay, counting their characters
         if self.counted:
             inside = self.segment[q] >= 0
             plain += [np.where(inside, chars, 0).astype(np.int16), np.zeros(len(q), np.int16), ~inside]
         rest = self.run(split.rest, held, self.moves)
-        rest[1] = rest[1] + split.top + 1
+        rest[1] = rest[1] + split.n_plain
         looped = [np.concatenate(pair) for pair in zip(plain, rest)]
         others = np.flatnonzero(~loops).astype(np.int32)
         try:
             tree, key_of_end = split.every, split.key_of_end
-            read = self.run(tree, others, self.moves, _DENSE_WALK)
+            if self.counted:
+                read = self.run(tree, others, self.moves, _DENSE_WALK)
+            else:
+                read, entered = self.entering(split, others, loops)
+                looped = [np.concatenate(pair) for pair in zip(looped, entered)]
         except _Dense:
             tree, key_of_end = split.class_tree(self.symbol_class)
             read = self.run(tree, others, self.ext)
@@ -306,6 +327,27 @@ class _Walk:
         keys = _Keys(int(used.sum()), renumber, token_key, tree, hit, tokens, at, untouched)
         return start[keep], renumber[key[keep]], self.code(state, *counts)[keep], keys
 
+    def entering(self, split: _Split, others: np.ndarray, loops: np.ndarray) -> tuple[list, list]:
+        """(the walk of ``every`` from ``others``, the outcomes of plain keys from them) where a
+        state enters a plain loop on a token's first symbol (after an escape, or a string's
+        first character): every plain token starting so stays in that loop, so it is
+        arithmetic, and only the others are walked (non-plain ones in ``rest``). Without
+        counted loops (a count would start mid-token)."""
+        tree = split.every
+        first = np.arange(tree.child_start[0], tree.child_start[1])       # the root's children
+        nq = self.moves[others][:, tree.symbol[first]]
+        enters = np.append(loops, False)[nq]
+        i, j = np.nonzero(enters)
+        count = split.first_keys[tree.symbol[first[j]] + 1] - split.first_keys[tree.symbol[first[j]]]
+        entered = [np.repeat(others[i], count), _ranges(split.first_keys[tree.symbol[first[j]]], count),
+                   np.repeat(nq[i, j], count)]
+        i, j = np.nonzero(~enters & (nq < self.n))
+        read = self.run(tree, others[i], self.moves, _DENSE_WALK, nq[i, j], first[j])
+        plain = split.plain_end[read[1]]
+        rest = self.run(split.rest, others, self.moves)
+        rest[1] = split.rest_end[rest[1]]
+        return [np.concatenate((x[plain], y)) for x, y in zip(read, rest)], entered
+
     def plain_loops(self) -> np.ndarray:
         """(n,) bool: the states every plain character leads back to, as one character of
         their counted loop if they are in one, and through states of that loop only."""
@@ -326,12 +368,14 @@ class _Walk:
             ok &= at == me
         return ok
 
-    def run(self, tree: _Tree, start: np.ndarray, moves: np.ndarray, budget: int | None = None) -> list[np.ndarray]:
+    def run(self, tree: _Tree, start: np.ndarray, moves: np.ndarray, budget: int | None = None,
+            state: np.ndarray | None = None, node: np.ndarray | None = None) -> list[np.ndarray]:
         """[start state, token end, state, *counts] of every walk of ``tree`` from the given
         states that stays alive (the counts where there are counted loops); ``moves`` reads
-        the tree's symbols. Raises ``_Dense`` past ``budget`` (state, prefix) pairs, if given."""
+        the tree's symbols. Walks begin at the root, or at ``node`` in ``state`` where given
+        (not with counted loops). Raises ``_Dense`` past ``budget`` (state, prefix) pairs, if given."""
         n, spent = self.n, 0
-        q, s = start.copy(), np.zeros(len(start), np.int64)
+        q, s = (start.copy(), np.zeros(len(start), np.int64)) if node is None else (state, node)
         counts = (np.zeros(len(start), np.int16), np.zeros(len(start), np.int16),
                   self.segment[start] < 0) if self.counted else ()
         found = []

@@ -129,6 +129,11 @@ class TokenVocabulary:
             self._coarse = self.trie.coarsened(_ROLE_OF_BYTE)
         return self._coarse
 
+    def first_symbols(self, coarse: bool) -> np.ndarray:
+        """(V,) each token's first symbol in the byte trie, or (``coarse``) the coarse one."""
+        first = self.byte_matrix[0][:, 0].astype(np.int64)
+        return _ROLE_OF_BYTE[first] if coarse else first
+
     def trie_of(self, ids: np.ndarray, coarse: bool) -> "TokenTrie":
         """The trie of the tokens ``ids`` only, over bytes or (``coarse``) UTF-8 roles."""
         matrix, lengths = self.byte_matrix

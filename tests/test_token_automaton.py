@@ -241,3 +241,29 @@ def test_a_run_is_the_chain_below_a_node_of_one_repeated_symbol():
     yc = int(tree.child_start[y])
     assert spelled[yc] == b""                                # 'c' then 'c' or 'd': no run
     assert sum(len(v) for v in spelled.values()) == 2 + 1    # xa: aa, xaa: a
+
+
+def test_plain_tokens_entering_a_string_after_an_escape_move_as_when_walked(monkeypatch):
+    """After a backslash (or a string's last \\u digit) a plain token enters the string's
+    loop on its first character and stays there: read by arithmetic, not walked, to the
+    same moves as walking every token from those states."""
+    vocab = TokenVocabulary.from_token_bytes([b""] + ALPHABET + SPANNING + [
+        b"nab", b"name", b'n"', b"u00e", b"0a1", b"ab\\n", b"tz", b"\\u00", b"b9", b"\xc3\xa9a"],
+        special_ids=[0])
+    empty = [np.zeros(0, np.int64)] * 3
+    for schema in ({"type": "string"}, {"type": ["string", "null"]}, {"type": "array", "items": {"type": "string"}}):
+        (slot,) = SchemaCompiler(schema).layout()
+        dfa = compile_dfa(seq(slot.node, star(WHITESPACE)))
+        entered = []
+        with monkeypatch.context() as m:
+            walk_entering = token_automaton._Walk.entering
+            m.setattr(token_automaton._Walk, "entering",
+                      lambda self, *a: entered.append(walk_entering(self, *a)) or entered[-1])
+            by_first_symbol = TokenAutomaton(dfa, vocab)
+        assert len(entered[0][1][0])              # some plain keys were read by arithmetic
+        with monkeypatch.context() as m:
+            m.setattr(token_automaton._Walk, "entering", lambda self, split, others, loops: (
+                self.run(split.every, others, self.moves, token_automaton._DENSE_WALK), empty))
+            walked = TokenAutomaton(dfa, vocab)
+        tokens = np.flatnonzero(vocab.generable)
+        assert np.array_equal(by_first_symbol.next[:, by_first_symbol.tok2u[tokens]], walked.next[:, walked.tok2u[tokens]])
