@@ -297,11 +297,8 @@ class _Walk:
         others = np.flatnonzero(~loops).astype(np.int32)
         try:
             tree, key_of_end = split.every, split.key_of_end
-            if self.counted:
-                read = self.run(tree, others, self.moves, _DENSE_WALK)
-            else:
-                read, entered = self.entering(split, others, loops)
-                looped = [np.concatenate(pair) for pair in zip(looped, entered)]
+            read, entered = self.entering(split, others, loops)
+            looped = [np.concatenate(pair) for pair in zip(looped, entered)]
         except _Dense:
             tree, key_of_end = split.class_tree(self.symbol_class)
             read = self.run(tree, others, self.ext)
@@ -330,23 +327,42 @@ class _Walk:
     def entering(self, split: _Split, others: np.ndarray, loops: np.ndarray) -> tuple[list, list]:
         """(the walk of ``every`` from ``others``, the outcomes of plain keys from them) where a
         state enters a plain loop on a token's first symbol (after an escape, or a string's
-        first character): every plain token starting so stays in that loop, so it is
-        arithmetic, and only the others are walked (non-plain ones in ``rest``). Without
-        counted loops (a count would start mid-token)."""
+        first character): every plain token starting so stays in that loop, counting its
+        other characters, so it is arithmetic, and only the others are walked (non-plain
+        ones in ``rest``)."""
         tree = split.every
         first = np.arange(tree.child_start[0], tree.child_start[1])       # the root's children
-        nq = self.moves[others][:, tree.symbol[first]]
+        nq, counts = self._first_counts(np.repeat(others, len(first)), self.moves[others][:, tree.symbol[first]].ravel())
+        nq = nq.reshape(len(others), len(first))
         enters = np.append(loops, False)[nq]
         i, j = np.nonzero(enters)
-        count = split.first_keys[tree.symbol[first[j]] + 1] - split.first_keys[tree.symbol[first[j]]]
-        entered = [np.repeat(others[i], count), _ranges(split.first_keys[tree.symbol[first[j]]], count),
-                   np.repeat(nq[i, j], count)]
+        symbol = tree.symbol[first[j]]
+        count = split.first_keys[symbol + 1] - split.first_keys[symbol]
+        key = _ranges(split.first_keys[symbol], count)
+        entered = [np.repeat(others[i], count), key, np.repeat(nq[i, j], count)]
+        if self.counted:         # the token's other characters, counted where its loop counts
+            pair = np.repeat(i * len(first) + j, count)
+            more = split.plain_chars[key] - 1
+            seg = self.segment[entered[2]]
+            begun, later, left = (c[pair] for c in counts)
+            begun = begun + np.where((seg >= 0) & ~left, more, 0)
+            later = later + np.where((seg >= 0) & left, more, 0)
+            ok = later <= self.hi[seg]
+            entered = [x[ok] for x in entered] + [begun[ok].astype(np.int16), later[ok].astype(np.int16), left[ok]]
         i, j = np.nonzero(~enters & (nq < self.n))
-        read = self.run(tree, others[i], self.moves, _DENSE_WALK, nq[i, j], first[j])
+        walked = tuple(c.reshape(nq.shape)[i, j] for c in counts)
+        read = self.run(tree, others[i], self.moves, _DENSE_WALK, (nq[i, j], first[j], walked))
         plain = split.plain_end[read[1]]
         rest = self.run(split.rest, others, self.moves)
         rest[1] = split.rest_end[rest[1]]
         return [np.concatenate((x[plain], y)) for x, y in zip(read, rest)], entered
+
+    def _first_counts(self, q: np.ndarray, nq: np.ndarray) -> tuple[np.ndarray, tuple]:
+        """(``nq``, dead where a bound breaks; the loop counts) after one symbol from ``q``."""
+        if not self.counted:
+            return nq, ()
+        zero = np.zeros(len(q), np.int16)
+        return self._count(q, nq, zero, zero, self.segment[q] < 0)
 
     def plain_loops(self) -> np.ndarray:
         """(n,) bool: the states every plain character leads back to, as one character of
@@ -369,15 +385,18 @@ class _Walk:
         return ok
 
     def run(self, tree: _Tree, start: np.ndarray, moves: np.ndarray, budget: int | None = None,
-            state: np.ndarray | None = None, node: np.ndarray | None = None) -> list[np.ndarray]:
+            at: tuple | None = None) -> list[np.ndarray]:
         """[start state, token end, state, *counts] of every walk of ``tree`` from the given
         states that stays alive (the counts where there are counted loops); ``moves`` reads
-        the tree's symbols. Walks begin at the root, or at ``node`` in ``state`` where given
-        (not with counted loops). Raises ``_Dense`` past ``budget`` (state, prefix) pairs, if given."""
+        the tree's symbols. Walks begin at the root, or ``at`` (state, node, counts) each.
+        Raises ``_Dense`` past ``budget`` (state, prefix) pairs, if given."""
         n, spent = self.n, 0
-        q, s = (start.copy(), np.zeros(len(start), np.int64)) if node is None else (state, node)
-        counts = (np.zeros(len(start), np.int16), np.zeros(len(start), np.int16),
-                  self.segment[start] < 0) if self.counted else ()
+        if at is not None:
+            q, s, counts = at
+        else:
+            q, s = start.copy(), np.zeros(len(start), np.int64)
+            counts = (np.zeros(len(start), np.int16), np.zeros(len(start), np.int16),
+                      self.segment[start] < 0) if self.counted else ()
         found = []
         while True:
             hit = tree.end_of[s] >= 0

@@ -245,13 +245,19 @@ def test_a_run_is_the_chain_below_a_node_of_one_repeated_symbol():
 
 def test_plain_tokens_entering_a_string_after_an_escape_move_as_when_walked(monkeypatch):
     """After a backslash (or a string's last \\u digit) a plain token enters the string's
-    loop on its first character and stays there: read by arithmetic, not walked, to the
-    same moves as walking every token from those states."""
+    loop on its first character and stays there, counting its characters where the
+    string's length is bounded: read by arithmetic, not walked, to the same moves as
+    walking every token from those states."""
     vocab = TokenVocabulary.from_token_bytes([b""] + ALPHABET + SPANNING + [
         b"nab", b"name", b'n"', b"u00e", b"0a1", b"ab\\n", b"tz", b"\\u00", b"b9", b"\xc3\xa9a"],
         special_ids=[0])
-    empty = [np.zeros(0, np.int64)] * 3
-    for schema in ({"type": "string"}, {"type": ["string", "null"]}, {"type": "array", "items": {"type": "string"}}):
+
+    def nothing_entered(walk):
+        counts = [np.zeros(0, np.int16)] * 2 + [np.zeros(0, bool)] if walk.counted else []
+        return [np.zeros(0, np.int64)] * 3 + counts
+    for schema in ({"type": "string"}, {"type": ["string", "null"]}, {"type": "array", "items": {"type": "string"}},
+                   {"type": "string", "maxLength": 4}, {"type": "string", "minLength": 2, "maxLength": 40},
+                   {"type": "array", "items": {"type": "string", "maxLength": 3}, "maxItems": 2}):
         (slot,) = SchemaCompiler(schema).layout()
         dfa = compile_dfa(seq(slot.node, star(WHITESPACE)))
         entered = []
@@ -263,7 +269,7 @@ def test_plain_tokens_entering_a_string_after_an_escape_move_as_when_walked(monk
         assert len(entered[0][1][0])              # some plain keys were read by arithmetic
         with monkeypatch.context() as m:
             m.setattr(token_automaton._Walk, "entering", lambda self, split, others, loops: (
-                self.run(split.every, others, self.moves, token_automaton._DENSE_WALK), empty))
+                self.run(split.every, others, self.moves, token_automaton._DENSE_WALK), nothing_entered(self)))
             walked = TokenAutomaton(dfa, vocab)
         tokens = np.flatnonzero(vocab.generable)
         assert np.array_equal(by_first_symbol.next[:, by_first_symbol.tok2u[tokens]], walked.next[:, walked.tok2u[tokens]])
