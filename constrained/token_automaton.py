@@ -607,6 +607,9 @@ class TokenAutomaton:
         if n <= _SMALL:
             self.reach = np.zeros((n, n), bool)
             self.reach[src, dst] = True
+        else:       # the table's live entries, by state: 1-12% of it on real automata
+            q, u = np.nonzero(self.next[:-1] != n)
+            self._moves = (np.searchsorted(q, np.arange(n + 1)), q, u, self.next[q, u].astype(np.intp))
         self.start = np.zeros(n, bool)
         self.start[0] = n > 0
 
@@ -633,8 +636,20 @@ class TokenAutomaton:
         return _or_dead(after)[self._by_token[self.tok2u[token]]]
 
     def allowed_columns(self, before: np.ndarray, after: np.ndarray) -> np.ndarray:
-        """(U,) bool: the token columns leading from some state in ``before`` into ``after``."""
-        return _or_dead(after)[self.next[:-1][before]].any(axis=0)
+        """(U,) bool: the token columns leading from some state in ``before`` into ``after``.
+        Past ``_SMALL`` states, read off the live entries of the table (of ``before``'s
+        states, where they are few) rather than whole rows."""
+        if self.dead <= _SMALL:
+            return _or_dead(after)[self.next[:-1][before]].any(axis=0)
+        first, q, u, target = self._moves
+        active = np.flatnonzero(before)
+        out = np.zeros(self.next.shape[1], bool)
+        if len(active) * 16 > self.dead:
+            out[u[before[q] & after[target]]] = True
+        else:
+            at = _ranges(first[active], first[active + 1] - first[active])
+            out[u[at[after[target[at]]]]] = True
+        return out
 
     def tokens_of(self, columns: np.ndarray) -> np.ndarray:
         """(V,) bool: the generable tokens in the given columns. Where nearly all are (string

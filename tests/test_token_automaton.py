@@ -273,3 +273,20 @@ def test_plain_tokens_entering_a_string_after_an_escape_move_as_when_walked(monk
             walked = TokenAutomaton(dfa, vocab)
         tokens = np.flatnonzero(vocab.generable)
         assert np.array_equal(by_first_symbol.next[:, by_first_symbol.tok2u[tokens]], walked.next[:, walked.tok2u[tokens]])
+
+
+@pytest.mark.parametrize("schema", [SLOTS[4], SLOTS[8], SLOTS[10],
+                                    {"type": "array", "items": {"type": "string", "maxLength": 6}, "maxItems": 4}])
+def test_allowed_columns_read_off_live_entries_equal_whole_rows(schema):
+    """Large automata list the columns between two state sets off the table's live entries:
+    the same columns as reading the rows of every state in the first set."""
+    vocab = TokenVocabulary.from_token_bytes([b""] + ALPHABET + SPANNING + RUNS, special_ids=[0])
+    (slot,) = SchemaCompiler(schema).layout()
+    automaton = TokenAutomaton(compile_dfa(seq(slot.node, star(WHITESPACE))), vocab)
+    assert automaton.dead > token_automaton._SMALL         # small automata read whole rows
+    rng = np.random.default_rng(0)
+    for density in (0.01, 0.05, 0.3, 0.9):
+        for _ in range(10):
+            before, after = (rng.random(automaton.dead) < density for _ in range(2))
+            rows = np.append(after, False)[automaton.next[:-1][before]].any(axis=0)
+            assert np.array_equal(automaton.allowed_columns(before, after), rows)
