@@ -6,8 +6,11 @@ share one column. The walk is sparse: it carries only the (start state, prefix) 
 alive, so a state that few tokens leave alive (inside a key, an enum, a number) costs what
 it reads. The states where nearly every token stays alive are inside strings: there a
 *plain* token only counts characters, so those states read the plain tokens (nearly all of
-a real vocabulary) by arithmetic and walk only the few others. State sets are numpy bool
-vectors; one step over an open position is a row/column gather of the reachability matrix.
+a real vocabulary) by arithmetic and walk only the few others; so do the states that enter
+a string on a token's first character (after an escape), and runs of one repeated symbol
+(whitespace) are read at once where a state loops on it. State sets are numpy bool
+vectors; one step over an open position is a bool matrix product (small automata) or a
+pass over edges.
 """
 from __future__ import annotations
 
@@ -406,10 +409,10 @@ class _Walk:
                 if self.counted:
                     looping &= self.segment[q] < 0     # a loop outside counted loops: counts stay
                 if looping.any():
-                    at = np.flatnonzero(looping)
-                    k = tree.run_len[s[at]]
-                    ends = tree.end_of[tree.run_nodes[_ranges(tree.run_at[s[at]], k)]]
-                    by = np.repeat(at, k)[ends >= 0]
+                    on_run = np.flatnonzero(looping)
+                    k = tree.run_len[s[on_run]]
+                    ends = tree.end_of[tree.run_nodes[_ranges(tree.run_at[s[on_run]], k)]]
+                    by = np.repeat(on_run, k)[ends >= 0]
                     found.append((start[by], ends[ends >= 0], q[by]) + tuple(c[by] for c in counts))
                     spent += int(k.sum())
                     start, q, s = start[~looping], q[~looping], s[~looping]
