@@ -55,9 +55,10 @@ def _build(schema, vocab: TokenVocabulary, max_tokens: int, tokens_per_char: flo
     """The template; a slot whose automaton is too large is laid out narrower until it fits
     (valid outputs still, see ``compile.narrowing``), with a warning naming it."""
     compiler = SchemaCompiler(schema)
+    refused: dict = {}
     while True:
         try:
-            template = CanvasTemplate.build(compiler.layout(), vocab, max_tokens, tokens_per_char)
+            template = CanvasTemplate.build(compiler.layout(), vocab, max_tokens, tokens_per_char, refused)
             break
         except SchemaTooComplexError as exc:
             if not compiler.narrow(exc.pointer, exc.message):

@@ -50,19 +50,26 @@ class Region:
 _AUTOMATA: BoundedCache = BoundedCache(256)          # (regex, vocabulary) -> token automaton
 
 
-def _automaton(node: Node, vocab: TokenVocabulary, pointer: str = "#", max_tokens: int | None = None) -> TokenAutomaton:
-    """The slot's automaton, cached; a length bound no ``max_tokens`` canvas could reach is dropped."""
+def _automaton(node: Node, vocab: TokenVocabulary, pointer: str = "#", max_tokens: int | None = None,
+               refused: dict | None = None) -> TokenAutomaton:
+    """The slot's automaton, cached; a length bound no ``max_tokens`` canvas could reach is dropped.
+    ``refused`` keeps why automata were too large (per compile: a narrower layout may leave
+    a slot as it was, and its walk ran for seconds before failing)."""
     if max_tokens is not None:
         node = without_bounds_beyond(node, max_tokens * vocab.widest)
     key = (node, vocab.content_hash)
     a = _AUTOMATA.get(key)
     if a is None:
         try:
+            if refused is not None and key in refused:
+                raise SchemaTooComplexError(refused[key])
             dfa = compile_dfa(seq(node, star(WHITESPACE)))
             if dfa.is_empty():
                 raise UnsatisfiableSchemaError("no JSON value satisfies the schema here", pointer)
             a = _AUTOMATA[key] = TokenAutomaton(dfa, vocab)
         except SchemaTooComplexError as exc:       # name the slot, so that it can be narrowed
+            if refused is not None:
+                refused[key] = exc.message
             raise SchemaTooComplexError(exc.message, pointer) from None
     return a
 
@@ -100,7 +107,9 @@ class CanvasTemplate:
 
     @classmethod
     def build(cls, parts: list[Part], vocab: TokenVocabulary, max_tokens: int = 2048,
-              tokens_per_char: float = TOKENS_PER_CHAR) -> "CanvasTemplate":
+              tokens_per_char: float = TOKENS_PER_CHAR, refused: dict | None = None) -> "CanvasTemplate":
+        """The template of ``parts``; ``refused`` collects automata refused as too large (see
+        ``_automaton``), for layouts of the same schema tried after this one."""
         merged: list[Part] = []
         for p in parts:
             if isinstance(p, str) and merged and isinstance(merged[-1], str):
@@ -115,7 +124,7 @@ class CanvasTemplate:
                 pieces.append(Piece(ids=tuple(vocab.tokenize_exact(p))))
                 least.append(len(pieces[-1].ids))
                 continue
-            a = _automaton(p.node, vocab, p.pointer, max_tokens)
+            a = _automaton(p.node, vocab, p.pointer, max_tokens, refused)
             fewest = a.min_tokens()
             if fewest is None:
                 raise CanvasTooSmallError(f"the vocabulary cannot spell any value for {p.pointer}")

@@ -153,3 +153,26 @@ def test_a_walk_over_too_many_token_prefixes_narrows_instead_of_exhausting_memor
         value = generator("Some digits.", seed=seed, temperature=1.0)
         jsonschema.validate(value, schema)
         assert len(value) <= 4
+
+
+def test_a_slot_refused_as_too_large_is_not_walked_again_in_the_same_compile(monkeypatch):
+    """A narrower layout can leave the refused slot as it was (nothing in it to narrow at
+    that level): the refusal is remembered, not found again after seconds of walking."""
+    from constrained import template, token_automaton
+    from constrained.backends.tiny import random_backend
+    from constrained.bounded_cache import BoundedCache
+    monkeypatch.setattr(token_automaton, "MAX_WALK", 2200)
+    monkeypatch.setattr(template, "_AUTOMATA", BoundedCache(8))
+    built = []
+    monkeypatch.setattr(template, "TokenAutomaton", lambda dfa, vocab: built.append(dfa) or
+                        token_automaton.TokenAutomaton(dfa, vocab))
+    vocab = random_backend().vocab
+    slot = _slot_at(SchemaCompiler({"type": "array", "maxItems": 20, "items": {"type": "integer"}}), "#")
+    refused: dict = {}
+    for _ in range(2):
+        with pytest.raises(SchemaTooComplexError, match="token prefix"):
+            template.CanvasTemplate.build([slot], vocab, refused=refused)
+    assert len(built) == 1 and len(refused) == 1
+    with pytest.raises(SchemaTooComplexError, match="token prefix"):
+        template.CanvasTemplate.build([slot], vocab)          # a compile of its own walks it again
+    assert len(built) == 2
