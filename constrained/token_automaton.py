@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .automaton.dfa import DEAD, DFA, reached
+from .automaton.dfa import DEAD, DFA
 from .automaton.distinct import distinct_columns
+from .automaton.graph import reached, ranges
 from .bounded_cache import BoundedCache
 from .errors import SchemaTooComplexError
 from .vocabulary import TokenTrie, TokenVocabulary
@@ -87,7 +88,7 @@ class _Tree:
         """(token ids ending at any of ``ends``, how many end at each)."""
         order, starts = self.by_end
         count = starts[ends + 1] - starts[ends]
-        return order[_ranges(starts[ends], count)], count
+        return order[ranges(starts[ends], count)], count
 
 
 def _runs(symbol: np.ndarray, parent: np.ndarray, child_start: np.ndarray, depth_start: np.ndarray):
@@ -174,7 +175,7 @@ class _Split:
     def generable_tokens(self, keys: np.ndarray) -> np.ndarray:
         """The generable token ids with any of ``keys``."""
         order, starts = self.by_key
-        return order[_ranges(starts[keys], self.per_key[keys])]
+        return order[ranges(starts[keys], self.per_key[keys])]
 
     @classmethod
     def of(cls, vocab: TokenVocabulary, class_of: np.ndarray) -> tuple["_Split", np.ndarray]:
@@ -212,11 +213,6 @@ class _Dense(Exception):
     """A walk passed its budget: the vocabulary's trie is the wrong thing to read here."""
 
 
-def _ranges(begin: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """``begin[i] .. begin[i] + count[i] - 1`` for every i, concatenated (no Python loop)."""
-    return np.repeat(begin - np.cumsum(count) + count, count) + np.arange(int(count.sum()))
-
-
 _ONE_FALSE = np.zeros(1, bool)
 
 
@@ -233,7 +229,7 @@ def _reachable_part(nxt: np.ndarray, accept: np.ndarray):
     dead = len(accept)
     seeds = np.zeros(dead + 1, bool)
     seeds[[0, dead]] = True
-    seen = reached(seeds, lambda states: np.unique(nxt[states]))
+    seen = reached(seeds, np.arange(dead + 2) * nxt.shape[1], nxt.ravel())
     if seen.all():
         return nxt, accept
     keep = np.nonzero(seen)[0]                     # the dead row stays last
@@ -312,7 +308,7 @@ class _Walk:
         starts = np.concatenate([[0], np.cumsum(np.bincount(looped[1], minlength=base))])
         own = key_of_end[hit]
         count = starts[own + 1] - starts[own]
-        copied = [x[by_key[_ranges(starts[own], count)]] for x in looped]
+        copied = [x[by_key[ranges(starts[own], count)]] for x in looped]
         copied[1] = base + np.repeat(np.arange(len(hit)), count)
         start, key, state, *counts = (np.concatenate(column) for column in zip(looped, read, copied))
         tokens, count = tree.tokens_at(hit)
@@ -341,7 +337,7 @@ class _Walk:
         i, j = np.nonzero(enters)
         symbol = tree.symbol[first[j]]
         count = split.first_keys[symbol + 1] - split.first_keys[symbol]
-        key = _ranges(split.first_keys[symbol], count)
+        key = ranges(split.first_keys[symbol], count)
         entered = [np.repeat(others[i], count), key, np.repeat(nq[i, j], count)]
         if self.counted:         # the token's other characters, counted where its loop counts
             pair = np.repeat(i * len(first) + j, count)
@@ -411,7 +407,7 @@ class _Walk:
                 if looping.any():
                     on_run = np.flatnonzero(looping)
                     k = tree.run_len[s[on_run]]
-                    ends = tree.end_of[tree.run_nodes[_ranges(tree.run_at[s[on_run]], k)]]
+                    ends = tree.end_of[tree.run_nodes[ranges(tree.run_at[s[on_run]], k)]]
                     by = np.repeat(on_run, k)[ends >= 0]
                     found.append((start[by], ends[ends >= 0], q[by]) + tuple(c[by] for c in counts))
                     spent += int(k.sum())
@@ -429,7 +425,7 @@ class _Walk:
             if budget is not None and spent > budget:
                 raise _Dense
             parent = np.repeat(np.arange(len(s)), n_children)
-            child = _ranges(lo, n_children)
+            child = ranges(lo, n_children)
             pq = q[parent]
             nq = moves[pq, tree.symbol[child]]
             if self.counted:
@@ -519,7 +515,7 @@ class _Adjacency:
         if len(active) * 16 > self.n:                           # dense: one pass over every edge
             out[self.dst[states[self.src]]] = True
             return out
-        out[self.dst[_ranges(self.first[active], self.first[active + 1] - self.first[active])]] = True
+        out[self.dst[ranges(self.first[active], self.first[active + 1] - self.first[active])]] = True
         return out
 
 
@@ -547,7 +543,7 @@ class _Listing:
         if self._by_column is None:
             self._by_column = self._grouped()
         order, starts = self._by_column
-        return order[_ranges(starts[picked], count)]
+        return order[ranges(starts[picked], count)]
 
     def _grouped(self) -> tuple[np.ndarray, np.ndarray]:
         """(the tokens of every small column, grouped by column; where each column starts)."""
@@ -650,7 +646,7 @@ class TokenAutomaton:
         if len(active) * 16 > self.dead:
             out[u[before[q] & after[target]]] = True
         else:
-            at = _ranges(first[active], first[active + 1] - first[active])
+            at = ranges(first[active], first[active + 1] - first[active])
             out[u[at[after[target[at]]]]] = True
         return out
 

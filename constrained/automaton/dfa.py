@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import SchemaTooComplexError
 from .distinct import distinct_rows
+from .graph import reached
 from .regex import Alt, ByteSet, Complement, Counted, Intersect, Node, Repeat, Seq, Subsequence, unrolled_size
 
 DEAD = -1
@@ -413,41 +414,21 @@ def _segment_tags(nfa: _NFA, order: list[frozenset[int]], end: int) -> tuple[np.
     return segment, head
 
 
-def reached(seeds: np.ndarray, successors) -> np.ndarray:
-    """Boolean mask of the states reachable from ``seeds`` by breadth-first search, one
-    vectorised step per level (linear in edges, unlike iterating to a fixpoint)."""
-    seen = seeds.copy()
-    frontier = np.nonzero(seen)[0]
-    while frontier.size:
-        nxt = successors(frontier)
-        nxt = nxt[~seen[nxt]]
-        seen[nxt] = True
-        frontier = nxt
-    return seen
-
-
 def _trim(table: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(kept states in order, their table renumbered): states reachable from 0 that can
     reach acceptance; none where the start cannot."""
     n = len(accept)
-    src, sym = np.nonzero(table != DEAD)
+    src, sym = np.nonzero(table != DEAD)                 # by source
     dst = table[src, sym]
     order = np.argsort(dst, kind="stable")
-    preds, bounds = src[order], np.searchsorted(dst[order], np.arange(n + 1))
-
-    def predecessors(states):
-        return np.unique(np.concatenate([preds[bounds[s]:bounds[s + 1]] for s in states]))
-    live = reached(accept, predecessors)
+    live = reached(accept, np.searchsorted(dst[order], np.arange(n + 1)), src[order])
     if n == 0 or not live[0]:
         return np.zeros(0, np.int64), table[:0]
     trans = np.where((table != DEAD) & live[np.where(table == DEAD, 0, table)], table, DEAD)
-
-    def successors(states):
-        nxt = np.unique(trans[states])
-        return nxt[nxt != DEAD]
+    kept = live[dst]
     start = np.zeros(n, bool)
     start[0] = True
-    keep = np.nonzero(reached(start, successors))[0]
+    keep = np.nonzero(reached(start, np.searchsorted(src[kept], np.arange(n + 1)), dst[kept]))[0]
     remap = np.full(n + 1, DEAD, np.int32)
     remap[keep] = np.arange(len(keep), dtype=np.int32)
     return keep, remap[trans[keep]]          # DEAD (-1) indexes remap[-1] == DEAD
