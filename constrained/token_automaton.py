@@ -222,6 +222,15 @@ def _or_dead(members: np.ndarray) -> np.ndarray:
     return np.concatenate((members, _ONE_FALSE))
 
 
+def _steps(table: np.ndarray, dead: int) -> tuple[np.ndarray, np.ndarray]:
+    """(source, target) of every distinct live move of ``table``'s rows, by source: a row
+    of hundreds of token columns leads to a few states."""
+    steps = np.sort(table, axis=1)
+    fresh = steps != dead
+    fresh[:, 1:] &= steps[:, 1:] != steps[:, :-1]          # each target once per state
+    return np.nonzero(fresh)[0], steps[fresh]
+
+
 def _reachable_part(nxt: np.ndarray, accept: np.ndarray):
     """``nxt`` (dead = last row; every column some generable token's) and ``accept`` narrowed
     to the states tokens reach from state 0 (a counted loop's expansion has counts no path
@@ -229,7 +238,8 @@ def _reachable_part(nxt: np.ndarray, accept: np.ndarray):
     dead = len(accept)
     seeds = np.zeros(dead + 1, bool)
     seeds[[0, dead]] = True
-    seen = reached(seeds, np.arange(dead + 2) * nxt.shape[1], nxt.ravel())
+    src, dst = _steps(nxt, dead)
+    seen = reached(seeds, np.searchsorted(src, np.arange(dead + 2)), dst)
     if seen.all():
         return nxt, accept
     keep = np.nonzero(seen)[0]                     # the dead row stays last
@@ -596,10 +606,7 @@ class TokenAutomaton:
         self._listing = _Listing(split, column_of_key, keys, never)
         n = self.dead = len(self.accept)
         # q -> q' by some usable token: a bool matrix while small, else a list of edges
-        steps = np.sort(self.next[:n], axis=1)               # every column has a generable token
-        fresh = steps < n
-        fresh[:, 1:] &= steps[:, 1:] != steps[:, :-1]          # each target once per state
-        src, dst = np.nonzero(fresh)[0], steps[fresh]
+        src, dst = _steps(self.next[:n], n)                   # every column has a generable token
         self._out = _Adjacency(src, dst, n)                      # sorted by source already
         by_dst = np.argsort(dst, kind="stable")
         self._in = _Adjacency(dst[by_dst], src[by_dst], n)
