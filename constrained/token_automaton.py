@@ -300,13 +300,14 @@ class _Walk:
         if self.counted:
             inside = self.segment[q] >= 0
             plain += [np.where(inside, chars, 0).astype(np.int16), np.zeros(len(q), np.int16), ~inside]
-        rest = self.run(split.rest, held, self.moves)
-        rest[1] = rest[1] + split.n_plain
-        looped = [np.concatenate(pair) for pair in zip(plain, rest)]
+        rest = self.run(split.rest, np.arange(self.n, dtype=np.int32), self.moves)   # from every state at once
+        from_loop = loops[rest[0]]
+        looped = [np.concatenate((x, y[from_loop])) for x, y in zip(plain, rest)]
+        looped[1][len(q):] += split.n_plain
         others = np.flatnonzero(~loops).astype(np.int32)
         try:
             tree, key_of_end = split.every, split.key_of_end
-            read, entered = self.entering(split, others, loops)
+            read, entered = self.entering(split, others, loops, [x[~from_loop] for x in rest])
             looped = [np.concatenate(pair) for pair in zip(looped, entered)]
         except _Dense:
             tree, key_of_end = split.class_tree(self.symbol_class)
@@ -333,12 +334,12 @@ class _Walk:
         keys = _Keys(int(used.sum()), renumber, token_key, tree, hit, tokens, at, untouched)
         return start[keep], renumber[key[keep]], self.code(state, *counts)[keep], keys
 
-    def entering(self, split: _Split, others: np.ndarray, loops: np.ndarray) -> tuple[list, list]:
+    def entering(self, split: _Split, others: np.ndarray, loops: np.ndarray, rest: list) -> tuple[list, list]:
         """(the walk of ``every`` from ``others``, the outcomes of plain keys from them) where a
         state enters a plain loop on a token's first symbol (after an escape, or a string's
         first character): every plain token starting so stays in that loop, counting its
         other characters, so it is arithmetic, and only the others are walked (non-plain
-        ones in ``rest``)."""
+        ones in ``rest``, whose walk from ``others`` is given)."""
         tree = split.every
         first = np.arange(tree.child_start[0], tree.child_start[1])       # the root's children
         nq, counts = self._first_counts(np.repeat(others, len(first)), self.moves[others][:, tree.symbol[first]].ravel())
@@ -362,7 +363,6 @@ class _Walk:
         walked = tuple(c.reshape(nq.shape)[i, j] for c in counts)
         read = self.run(tree, others[i], self.moves, _DENSE_WALK, (nq[i, j], first[j], walked))
         plain = split.plain_end[read[1]]
-        rest = self.run(split.rest, others, self.moves)
         rest[1] = split.rest_end[rest[1]]
         return [np.concatenate((x[plain], y)) for x, y in zip(read, rest)], entered
 

@@ -268,7 +268,7 @@ def test_plain_tokens_entering_a_string_after_an_escape_move_as_when_walked(monk
             by_first_symbol = TokenAutomaton(dfa, vocab)
         assert len(entered[0][1][0])              # some plain keys were read by arithmetic
         with monkeypatch.context() as m:
-            m.setattr(token_automaton._Walk, "entering", lambda self, split, others, loops: (
+            m.setattr(token_automaton._Walk, "entering", lambda self, split, others, loops, rest: (
                 self.run(split.every, others, self.moves, token_automaton._DENSE_WALK), nothing_entered(self)))
             walked = TokenAutomaton(dfa, vocab)
         tokens = np.flatnonzero(vocab.generable)
