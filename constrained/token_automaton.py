@@ -20,7 +20,7 @@ import numpy as np
 
 from .automaton.dfa import DEAD, DFA
 from .automaton.distinct import distinct_columns
-from .automaton.graph import reached, ranges
+from .automaton.graph import ranges, reached, row_starts
 from .bounded_cache import BoundedCache
 from .errors import SchemaTooComplexError
 from .vocabulary import TokenTrie, TokenVocabulary
@@ -239,7 +239,7 @@ def _reachable_part(nxt: np.ndarray, accept: np.ndarray):
     seeds = np.zeros(dead + 1, bool)
     seeds[[0, dead]] = True
     src, dst = _steps(nxt, dead)
-    seen = reached(seeds, np.searchsorted(src, np.arange(dead + 2)), dst)
+    seen = reached(seeds, src, dst)
     if seen.all():
         return nxt, accept
     keep = np.nonzero(seen)[0]                     # the dead row stays last
@@ -503,7 +503,7 @@ class _Adjacency:
 
     def __init__(self, src: np.ndarray, dst: np.ndarray, n: int) -> None:
         self.src, self.dst, self.n = src, dst, n
-        self.first = np.searchsorted(src, np.arange(n + 1))      # edges of q: first[q]:first[q+1]
+        self.first = row_starts(src, n)                          # edges of q: first[q]:first[q+1]
         self._seen: dict[bytes, np.ndarray] = {}
 
     def step(self, states: np.ndarray) -> np.ndarray:
@@ -615,7 +615,7 @@ class TokenAutomaton:
             self.reach[src, dst] = True
         else:       # the table's live entries, by state: 1-12% of it on real automata
             q, u = np.nonzero(self.next[:-1] != n)
-            self._moves = (np.searchsorted(q, np.arange(n + 1)), q, u, self.next[q, u].astype(np.intp))
+            self._moves = (row_starts(q, n), q, u, self.next[q, u].astype(np.intp))
         self.start = np.zeros(n, bool)
         self.start[0] = n > 0
 

@@ -421,14 +421,14 @@ def _trim(table: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.ndarray
     src, sym = np.nonzero(table != DEAD)                 # by source
     dst = table[src, sym]
     order = np.argsort(dst, kind="stable")
-    live = reached(accept, np.searchsorted(dst[order], np.arange(n + 1)), src[order])
+    live = reached(accept, dst[order], src[order])
     if n == 0 or not live[0]:
         return np.zeros(0, np.int64), table[:0]
     trans = np.where((table != DEAD) & live[np.where(table == DEAD, 0, table)], table, DEAD)
     kept = live[dst]
     start = np.zeros(n, bool)
     start[0] = True
-    keep = np.nonzero(reached(start, np.searchsorted(src[kept], np.arange(n + 1)), dst[kept]))[0]
+    keep = np.nonzero(reached(start, src[kept], dst[kept]))[0]
     remap = np.full(n + 1, DEAD, np.int32)
     remap[keep] = np.arange(len(keep), dtype=np.int32)
     return keep, remap[trans[keep]]          # DEAD (-1) indexes remap[-1] == DEAD

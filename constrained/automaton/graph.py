@@ -1,5 +1,5 @@
-"""Reachability over a graph stored as compressed rows, and the index helper it shares
-with the vocabulary walk."""
+"""Reachability over a graph given as edges sorted by source, and the index helpers it
+shares with the vocabulary walk and the automata's edge lists."""
 from __future__ import annotations
 
 import numpy as np
@@ -13,10 +13,16 @@ def ranges(begin: np.ndarray, count: np.ndarray) -> np.ndarray:
     return np.repeat(begin - np.cumsum(count) + count, count) + np.arange(int(count.sum()))
 
 
-def reached(seeds: np.ndarray, first: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """Boolean mask of the states reachable from ``seeds``, where state q leads to
-    ``targets[first[q]:first[q + 1]]``: a depth-first search in Python for small graphs,
-    else breadth first, one vectorised step per level (linear in edges either way)."""
+def row_starts(src: np.ndarray, n: int) -> np.ndarray:
+    """Where each of states ``0 .. n - 1`` starts in edges sorted by source ``src`` (and the end)."""
+    return np.searchsorted(src, np.arange(n + 1))
+
+
+def reached(seeds: np.ndarray, src: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Boolean mask of the states reachable from ``seeds`` along the edges ``src`` ->
+    ``targets`` (sorted by source): a depth-first search in Python for small graphs, else
+    breadth first, one vectorised step per level (linear in edges either way)."""
+    first = row_starts(src, len(seeds))
     if len(targets) <= _PYTHON_EDGES:
         bounds, out = first.tolist(), targets.tolist()
         seen = seeds.tolist()
