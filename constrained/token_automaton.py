@@ -37,6 +37,10 @@ _CLASS_TREES: BoundedCache = BoundedCache(32)    # (vocabulary, coarse?, byte pa
 _FEW = 64                # a mask row under 1/_FEW of the vocabulary is built from its token ids
 _DENSE_WALK = 1_000_000  # (state, prefix) pairs read off the vocabulary's own trie, past which a
                          # DFA's class tree is built and read instead (57 ns a pair: ~60 ms)
+_PROJECT_FROM = 2        # from this trie depth on, a walk whose frontier, spread over the nodes below as
+_PROJECTED = 4           # at its depth, comes to _PROJECTED * MAX_WALK pairs is refused before reading them
+                         # (JSONSchemaBench, gemma3-262k: walks that end under MAX_WALK project at most 74M
+                         # from depth 2 and 35M from depth 3; 13 of the 15 refused, 190M and more)
 _RUN_FRONTIER = 1024     # (state, prefix) pairs in flight up to which the walk looks for runs (see _Tree)
 _PLAIN_ASCII = np.array([b for b in range(0x20, 0x80) if b not in b'"\\'])
 _CONT = (0x80, 0xBF)
@@ -67,6 +71,8 @@ class _Tree:
     run_symbol: np.ndarray
     run_at: np.ndarray
     run_nodes: np.ndarray
+    deeper: np.ndarray       # per depth d: how many nodes lie deeper than d
+    level: np.ndarray        # per depth d: how many nodes lie at d
 
     @classmethod
     def of(cls, trie: TokenTrie) -> "_Tree":
@@ -82,7 +88,8 @@ class _Tree:
         by_end = (np.argsort(tok_end, kind="stable"),
                   np.concatenate([[0], np.cumsum(np.bincount(tok_end, minlength=n_ends))]))
         return cls(trie.byte, child_start, end_of, tok_end, n_ends, by_end,
-                   *_runs(trie.byte, trie.parent, child_start, trie.depth_start))
+                   *_runs(trie.byte, trie.parent, child_start, trie.depth_start),
+                   n - trie.depth_start[1:], np.diff(trie.depth_start))
 
     def tokens_at(self, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(token ids ending at any of ``ends``, how many end at each)."""
@@ -399,7 +406,7 @@ class _Walk:
         states that stays alive (the counts where there are counted loops); ``moves`` reads
         the tree's symbols. Walks begin at the root, or ``at`` (state, node, counts) each.
         Raises ``_Dense`` past ``budget`` (state, prefix) pairs, if given."""
-        n, spent = self.n, 0
+        n, spent, depth = self.n, 0, 0 if at is None else 1
         if at is not None:
             q, s, counts = at
         else:
@@ -434,6 +441,11 @@ class _Walk:
                                             f"{MAX_WALK:,} (state, token prefix) pairs")
             if budget is not None and spent > budget:
                 raise _Dense
+            ahead = len(s) * tree.deeper[depth] / tree.level[depth]     # the frontier's share of what lies below
+            if depth >= _PROJECT_FROM and self.visited + spent + ahead > _PROJECTED * MAX_WALK:
+                raise SchemaTooComplexError(f"reading the vocabulary from {n} automaton states is on course "
+                                            f"to pass {MAX_WALK:,} (state, token prefix) pairs")
+            depth += 1
             parent = np.repeat(np.arange(len(s)), n_children)
             child = ranges(lo, n_children)
             pq = q[parent]

@@ -1,5 +1,7 @@
 """The token automaton reads tokens exactly as the byte DFA reads their bytes, on random
 vocabularies; and the hash grouping of equal columns is exact, collisions included."""
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -163,6 +165,32 @@ def test_a_walk_past_its_limit_is_refused_as_too_complex(monkeypatch):
     (slot,) = SchemaCompiler(SLOTS[0]).layout()
     with pytest.raises(SchemaTooComplexError):
         TokenAutomaton(compile_dfa(seq(slot.node, star(WHITESPACE))), vocab)
+
+
+def test_a_walk_on_course_to_pass_its_limit_is_refused_early(monkeypatch):
+    """From depth 2 on, a walk whose frontier, spread over the nodes below, would pass
+    the limit several times over is refused before reading that far; one that ends
+    within the limit never is."""
+    letters = [bytes(t) for k in range(1, 6) for t in itertools.product(b"abcd", repeat=k)]
+    vocab = TokenVocabulary.from_token_bytes(letters + [b'"', b" "])
+    (slot,) = SchemaCompiler({"type": "string", "pattern": "^[a-d]+( [a-d]+){0,9}$"}).layout()
+    dfa = compile_dfa(seq(slot.node, star(WHITESPACE)))
+    walks = []
+
+    class Kept(token_automaton._Walk):
+        def __init__(self, *args):
+            super().__init__(*args)
+            walks.append(self)
+
+    monkeypatch.setattr(token_automaton, "_Walk", Kept)
+    TokenAutomaton(dfa, vocab)
+    total = walks[-1].visited
+    monkeypatch.setattr(token_automaton, "MAX_WALK", total)
+    TokenAutomaton(dfa, vocab)
+    assert walks[-1].visited == total
+    monkeypatch.setattr(token_automaton, "MAX_WALK", total // 8)
+    with pytest.raises(SchemaTooComplexError, match="on course"):
+        TokenAutomaton(dfa, vocab)
 
 
 def test_a_vocabulary_with_no_generable_token_spells_nothing():
