@@ -382,22 +382,25 @@ class _Walk:
 
     def plain_loops(self) -> np.ndarray:
         """(n,) bool: the states every plain character leads back to, as one character of
-        their counted loop if they are in one, and through states of that loop only."""
+        their counted loop if they are in one, and through states of that loop only.
+        Multi-byte characters are followed from the states ASCII keeps in place only."""
         n, seg = self.n, self.segment[:self.n]
-        me = np.arange(n)
+        ok = (self.ext[:, self.class_of[_PLAIN_ASCII]] == np.arange(n)[:, None]).all(axis=1) & ((seg < 0) | self.head[:n])
+        me = np.flatnonzero(ok)
+        if not len(me):
+            return ok
         ext = np.vstack([self.ext, np.full(self.ext.shape[1], n, np.int32)])     # dead stays dead
-        ok = (self.ext[:, self.class_of[_PLAIN_ASCII]] == me[:, None]).all(axis=1) & ((seg < 0) | self.head[:n])
-        uniform = {}
+        keep = np.ones(len(me), bool)
+        classes = {r: np.unique(self.class_of[r[0]:r[1] + 1]) for r in {r for shape in _MULTIBYTE for r in shape}}
         for shape in _MULTIBYTE:
             at = me
             for i, (lo, hi) in enumerate(shape):
-                if (lo, hi) not in uniform:        # per state: where all these bytes lead, if to one state
-                    moves = ext[:, np.unique(self.class_of[lo:hi + 1])]
-                    uniform[lo, hi] = np.where((moves == moves[:, :1]).all(axis=1), moves[:, 0], n)
-                at = uniform[lo, hi][at]
+                moves = ext[at][:, classes[lo, hi]]
+                at = np.where((moves == moves[:, :1]).all(axis=1), moves[:, 0], n)   # where all lead, if to one state
                 if i < len(shape) - 1:
-                    ok &= (self.segment[at] == seg) & ~self.head[at] & (at < n)
-            ok &= at == me
+                    keep &= (self.segment[at] == seg[me]) & ~self.head[at] & (at < n)
+            keep &= at == me
+        ok[me[~keep]] = False
         return ok
 
     def run(self, tree: _Tree, start: np.ndarray, moves: np.ndarray, budget: int | None = None,
