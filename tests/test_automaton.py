@@ -9,13 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from constrained.automaton import dfa as dfa_module
 from constrained.automaton.dfa import compile_dfa, product
-from constrained.automaton.regex import alt, lit, repeat, seq, subsequence
+from constrained.automaton.regex import alt, lit, repeat, seq, star, subsequence
 from constrained.automaton.utf8 import codepoint_ranges
 from constrained.compile.formats import format_pattern
-from constrained.compile.json_schema import SchemaCompiler
+from constrained.compile.json_schema import SchemaCompiler, Slot
 from constrained.compile.numbers import fraction_multiple_regex, multiple_regex, number_regex
 from constrained.compile.strings import json_string, other_than, pattern_content
+from constrained.template import WHITESPACE
 
 
 @settings(max_examples=60, deadline=None)
@@ -196,3 +198,49 @@ def test_many_optional_members_stay_linear():
         assert dfa.bounds                                   # strings stay counted, not unrolled
         return dfa.n_states
     assert states(40) < 2.2 * states(20)                    # was quadratic, past 50,000 at 30
+
+
+def _isomorphic(a, b) -> bool:
+    """Two DFAs are one up to numbering (both minimal: then they accept the same language)."""
+    pairs, frontier = {(0, 0)}, [(0, 0)]
+    while frontier:
+        p, q = frontier.pop()
+        if (a.accept[p], *(t[p] for t in a.tags())) != (b.accept[q], *(t[q] for t in b.tags())):
+            return False
+        for x, y in zip(a.trans[p].tolist(), b.trans[q].tolist()):
+            if (x < 0) != (y < 0):
+                return False
+            if x >= 0 and (x, y) not in pairs:
+                pairs.add((x, y))
+                frontier.append((x, y))
+    return (len({p for p, _ in pairs}) == a.n_states == len({q for _, q in pairs}) == b.n_states
+            and a.bounds == b.bounds)
+
+
+@pytest.mark.parametrize("value", [
+    {"type": "string"}, {"type": "string", "maxLength": 3}, {"type": "integer"}, {"enum": ["a", 1, None]},
+    {"type": "array", "items": {"type": "string", "maxLength": 2}}, {"type": "object", "properties": {"x": {}}},
+])
+def test_optional_members_built_from_their_value_are_the_determinised_automaton(value, monkeypatch):
+    """An optional member (``, "key": value`` or, before the first required one,
+    ``"key": value, ``) is its key spelled into the value's cached DFA: the same minimal
+    automaton as determinising the whole slot."""
+    schema = {"type": "object", "properties": {"before": value, "a": {"type": "null"}, "after": value},
+              "required": ["a"]}
+    slots = [seq(p.node, star(WHITESPACE)) for p in SchemaCompiler(schema).layout()
+             if isinstance(p, Slot) and p.pointer.endswith(("/before", "/after"))]
+    assert len(slots) == 2 and all(dfa_module._optional_literal_head(s, True) is not None for s in slots)
+    composed = [compile_dfa(s) for s in slots]
+    monkeypatch.setattr(dfa_module, "_optional_literal_head", lambda node, counters: None)
+    dfa_module._compile_cached.cache_clear()
+    try:
+        assert all(_isomorphic(a, compile_dfa(s)) for a, s in zip(composed, slots))
+    finally:
+        dfa_module._compile_cached.cache_clear()
+
+
+def test_an_optional_part_the_tail_may_begin_with_is_determinised_whole():
+    node = seq(repeat(seq(lit("ab"), lit("c")), 0, 1), repeat(lit("a"), 0, None))
+    assert dfa_module._optional_literal_head(node, True) is None
+    dfa = compile_dfa(node)
+    assert all(dfa.matches(t) for t in (b"", b"abc", b"abcaa", b"aaa")) and not dfa.matches(b"abca" + b"b")
