@@ -244,3 +244,12 @@ def test_an_optional_part_the_tail_may_begin_with_is_determinised_whole():
     assert dfa_module._optional_literal_head(node, True) is None
     dfa = compile_dfa(node)
     assert all(dfa.matches(t) for t in (b"", b"abc", b"abcaa", b"aaa")) and not dfa.matches(b"abca" + b"b")
+
+
+def test_long_chains_are_minimised_too():
+    """Moore refinement tells two states apart one byte further from the end per round: a
+    72-byte chain needs 72 rounds, and the budget is rounds times states, not a fixed count."""
+    tail = "a" * 70 + "b"
+    dfa = compile_dfa(alt(lit("a" + tail), lit("c" + tail)))       # after "a" or "c": the same chain
+    assert dfa.n_states == len(tail) + 2
+    assert dfa.matches(("c" + tail).encode()) and not dfa.matches(tail.encode())

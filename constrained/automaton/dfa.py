@@ -31,7 +31,8 @@ DEAD = -1
 _UNBOUNDED = np.iinfo(np.int32).max
 MAX_STATES = 50_000
 MAX_NFA_STATES = 40 * MAX_STATES
-MAX_REFINE_ROUNDS = 48
+MAX_REFINE_WORK = 3_000_000    # states x rounds of Moore refinement (~1 us each) before the trimmed DFA is kept
+MIN_REFINE_ROUNDS = 48
 
 
 @dataclass(eq=False)
@@ -498,14 +499,14 @@ def _minimal(ctab: np.ndarray, class_of: np.ndarray, accept: np.ndarray, segment
     block = distinct_rows(np.stack([accept, *tags], axis=1).astype(np.int64))[1].astype(np.int64)
     n_blocks = len(np.unique(block))
     dead = ctab == DEAD
-    for _ in range(MAX_REFINE_ROUNDS):
+    for _ in range(max(MIN_REFINE_ROUNDS, MAX_REFINE_WORK // n)):
         # Split blocks by (block, block of each successor): one row per state, deduplicated.
         succ = np.where(dead, 0, block[np.where(dead, 0, ctab)] + 1)
         key = distinct_rows(np.column_stack([block, succ]))[1]
         if key.max() + 1 == n_blocks:
             break
         block, n_blocks = key, int(key.max()) + 1
-    else:                 # long chains: keep the (correct, larger) trimmed DFA
+    else:     # long chains (a round tells states apart one byte further from the end): keep the (correct, larger) trimmed DFA
         block, n_blocks = np.arange(n), n
     # Renumber blocks so the start state's block is 0, in BFS order.
     rep_of_block = np.zeros(n_blocks, np.int64)
