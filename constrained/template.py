@@ -19,7 +19,7 @@ from .bounded_cache import BoundedCache
 from .compile.json_schema import Part
 from .errors import CanvasTooSmallError, SchemaTooComplexError, UnsatisfiableSchemaError
 from .masks import MaskTable
-from .token_automaton import TokenAutomaton
+from .token_automaton import TokenAutomaton, token_automata
 from .vocabulary import TokenVocabulary
 
 WHITESPACE = byteset(b" \n\t\r")
@@ -55,15 +55,13 @@ def _automaton(node: Node, vocab: TokenVocabulary, pointer: str = "#", max_token
     """The slot's automaton, cached; a length bound no ``max_tokens`` canvas could reach is dropped.
     ``refused`` keeps why automata were too large (per compile: a narrower layout may leave
     a slot as it was, and its walk ran for seconds before failing)."""
-    if max_tokens is not None:
-        node = without_bounds_beyond(node, max_tokens * vocab.widest)
-    key = (node, vocab.content_hash)
+    key = _slot_key(node, vocab, max_tokens)
     a = _AUTOMATA.get(key)
     if a is None:
         try:
             if refused is not None and key in refused:
                 raise SchemaTooComplexError(refused[key])
-            dfa = compile_dfa(seq(node, star(WHITESPACE)))
+            dfa = compile_dfa(seq(key[0], star(WHITESPACE)))
             if dfa.is_empty():
                 raise UnsatisfiableSchemaError("no JSON value satisfies the schema here", pointer)
             a = _AUTOMATA[key] = TokenAutomaton(dfa, vocab)
@@ -72,6 +70,38 @@ def _automaton(node: Node, vocab: TokenVocabulary, pointer: str = "#", max_token
                 refused[key] = exc.message
             raise SchemaTooComplexError(exc.message, pointer) from None
     return a
+
+
+def _slot_key(node: Node, vocab: TokenVocabulary, max_tokens: int | None) -> tuple:
+    """(the slot's regex, less length bounds no ``max_tokens`` canvas could reach; the vocabulary)."""
+    if max_tokens is not None:
+        node = without_bounds_beyond(node, max_tokens * vocab.widest)
+    return node, vocab.content_hash
+
+
+def _read_together(parts: list[Part], vocab: TokenVocabulary, max_tokens: int, refused: dict) -> None:
+    """Cache the automata of the slots not built yet, their small DFAs read off the
+    vocabulary in one walk (``token_automata``); the rest, and any error, are left to
+    ``_automaton``, slot by slot. A DFA refused as too large is remembered in ``refused``."""
+    keys, dfas = [], []
+    for p in parts:
+        if isinstance(p, str):
+            continue
+        key = _slot_key(p.node, vocab, max_tokens)
+        if key in _AUTOMATA or key in refused or key in keys:
+            continue
+        try:
+            dfa = compile_dfa(seq(key[0], star(WHITESPACE)))
+        except SchemaTooComplexError as exc:
+            refused[key] = exc.message
+            continue
+        if dfa.is_empty():           # the error is ``_automaton``'s to raise
+            continue
+        keys.append(key)
+        dfas.append(dfa)
+    for key, a in zip(keys, token_automata(dfas, vocab)):
+        if a is not None:
+            _AUTOMATA[key] = a
 
 
 class CanvasTemplate:
@@ -117,6 +147,8 @@ class CanvasTemplate:
             else:
                 merged.append(p)
         _check_room(merged, vocab, max_tokens)
+        refused = {} if refused is None else refused
+        _read_together(merged, vocab, max_tokens, refused)
         pieces: list[Piece] = []
         least: list[int] = []
         for p in merged:

@@ -41,6 +41,8 @@ _PROJECT_FROM = 2        # from this trie depth on, a walk whose frontier, sprea
 _PROJECTED = 4           # at its depth, comes to _PROJECTED * MAX_WALK pairs is refused before reading them
                          # (JSONSchemaBench, gemma3-262k: walks that end under MAX_WALK project at most 74M
                          # from depth 2 and 35M from depth 3; 13 of the 15 refused, 190M and more)
+_BATCHED = 64           # DFAs of up to this many states are read off the vocabulary together (token_automata)
+_BATCH_WALK = 4_000_000  # (state, prefix) pairs such a joint walk may read before each is read alone
 _RUN_FRONTIER = 1024     # (state, prefix) pairs in flight up to which the walk looks for runs (see _Tree)
 _PLAIN_ASCII = np.array([b for b in range(0x20, 0x80) if b not in b'"\\'])
 _CONT = (0x80, 0xBF)
@@ -241,18 +243,19 @@ def _steps(table: np.ndarray, dead: int) -> tuple[np.ndarray, np.ndarray]:
 def _reachable_part(nxt: np.ndarray, accept: np.ndarray):
     """``nxt`` (dead = last row; every column some generable token's) and ``accept`` narrowed
     to the states tokens reach from state 0 (a counted loop's expansion has counts no path
-    can produce)."""
+    can produce), and their ``_steps``."""
     dead = len(accept)
     seeds = np.zeros(dead + 1, bool)
     seeds[[0, dead]] = True
     src, dst = _steps(nxt, dead)
     seen = reached(seeds, src, dst)
     if seen.all():
-        return nxt, accept
+        return nxt, accept, (src, dst)
     keep = np.nonzero(seen)[0]                     # the dead row stays last
     remap = np.full(dead + 1, len(keep) - 1, np.int32)
     remap[keep] = np.arange(len(keep), dtype=np.int32)
-    return remap[nxt[keep]], accept[keep[:-1]]
+    kept = seen[src]                               # a reached state's moves lead to reached states
+    return remap[nxt[keep]], accept[keep[:-1]], (remap[src[kept]], remap[dst[kept]])
 
 
 @dataclass(frozen=True)
@@ -277,8 +280,10 @@ class _Walk:
     in the loop entered last. A loop entered and left inside one token is checked here.
     """
 
-    def __init__(self, dfa: DFA, table: np.ndarray, class_of: np.ndarray, symbol_class: np.ndarray) -> None:
+    def __init__(self, dfa: DFA, table: np.ndarray, class_of: np.ndarray, symbol_class: np.ndarray,
+                 limit: int | None = None) -> None:
         n = self.n = dfa.n_states
+        self.limit = MAX_WALK if limit is None else limit       # (state, prefix) pairs read at most
         self.ext = np.where(table == DEAD, n, table).astype(np.int32)     # dead = n
         self.symbol_class = symbol_class
         self.moves = self.ext[:, symbol_class]                            # by trie symbol
@@ -439,15 +444,15 @@ class _Walk:
             lo = tree.child_start[s]
             n_children = tree.child_start[s + 1] - lo
             spent += int(n_children.sum())
-            if self.visited + spent > MAX_WALK:    # a large automaton on a large vocabulary: stop before allocating
+            if self.visited + spent > self.limit:    # a large automaton on a large vocabulary: stop before allocating
                 raise SchemaTooComplexError(f"reading the vocabulary from {n} automaton states passes "
-                                            f"{MAX_WALK:,} (state, token prefix) pairs")
+                                            f"{self.limit:,} (state, token prefix) pairs")
             if budget is not None and spent > budget:
                 raise _Dense
             ahead = len(s) * tree.deeper[depth] / tree.level[depth]     # the frontier's share of what lies below
-            if depth >= _PROJECT_FROM and self.visited + spent + ahead > _PROJECTED * MAX_WALK:
+            if depth >= _PROJECT_FROM and self.visited + spent + ahead > _PROJECTED * self.limit:
                 raise SchemaTooComplexError(f"reading the vocabulary from {n} automaton states is on course "
-                                            f"to pass {MAX_WALK:,} (state, token prefix) pairs")
+                                            f"to pass {self.limit:,} (state, token prefix) pairs")
             depth += 1
             parent = np.repeat(np.arange(len(s)), n_children)
             child = ranges(lo, n_children)
@@ -596,16 +601,20 @@ class TokenAutomaton:
     records character counts, and the expansion to counts is arithmetic.
     """
 
-    def __init__(self, dfa: DFA, vocab: TokenVocabulary) -> None:
+    def __init__(self, dfa: DFA, vocab: TokenVocabulary, read: tuple | None = None) -> None:
+        """``read``: (walk, split, outcomes) where the vocabulary was read for several DFAs
+        at once (see ``token_automata``); else it is read here."""
         self.dfa = dfa
         self.vocab = vocab
-        class_of, table = dfa.byte_classes()
-        split, symbol_class = _Split.of(vocab, class_of)
-        walk = _Walk(dfa, table, class_of, symbol_class)
-        start, key, code, keys = walk.outcomes(split, vocab.generable)
+        if read is None:
+            class_of, table = dfa.byte_classes()
+            split, symbol_class = _Split.of(vocab, class_of)
+            walk = _Walk(dfa, table, class_of, symbol_class)
+            read = walk, split, walk.outcomes(split, vocab.generable)
+        walk, split, (start, key, code, keys) = read
         columns, key2u = distinct_columns(start, key, code, (walk.n + 1, keys.count), walk.n)
         nxt, accept = walk.expand(columns)
-        nxt, self.accept = _reachable_part(nxt, accept)
+        nxt, self.accept, (src, dst) = _reachable_part(nxt, accept)
         dead = len(self.accept)
         rows, cols = np.nonzero(nxt != dead)
         self.next, u2col = distinct_columns(rows, cols, nxt[rows, cols], nxt.shape, dead)   # (n+1, U)
@@ -620,8 +629,8 @@ class TokenAutomaton:
         self._by_token = np.vstack([self.next[:-1].T, np.full((1, dead), dead, self.next.dtype)])
         self._listing = _Listing(split, column_of_key, keys, never)
         n = self.dead = len(self.accept)
-        # q -> q' by some usable token: a bool matrix while small, else a list of edges
-        src, dst = _steps(self.next[:n], n)                   # every column has a generable token
+        # q -> q' by some usable token (every column has a generable token; merging equal
+        # columns left each state's targets as they were): a bool matrix while small, else edges
         self._out = _Adjacency(src, dst, n)                      # sorted by source already
         by_dst = np.argsort(dst, kind="stable")
         self._in = _Adjacency(dst[by_dst], src[by_dst], n)
@@ -708,3 +717,55 @@ class TokenAutomaton:
             seen |= frontier
             steps += 1
         return None
+
+
+def token_automata(dfas: list[DFA], vocab: TokenVocabulary) -> list[TokenAutomaton | None]:
+    """Token automata of small DFAs, the vocabulary read for all of them in one walk (None
+    for those left to be built one by one, with their own errors). A walk's cost is mostly
+    per trie level, whatever number of states it carries: a schema's optional members,
+    enums and numbers (tens of states each) cost ~1 ms apiece read alone."""
+    out: list[TokenAutomaton | None] = [None] * len(dfas)
+    picked = [i for i, d in enumerate(dfas) if 0 < d.n_states <= _BATCHED
+              and vocab.trie_for(d.byte_classes()[0])[0] is vocab.coarse_trie]
+    if len(picked) < 2:
+        return out
+    union, first = _union([dfas[i] for i in picked])
+    class_of, table = union.byte_classes()
+    split, symbol_class = _Split.of(vocab, class_of)
+    walk = _Walk(union, table, class_of, symbol_class, _BATCH_WALK)
+    try:
+        start, key, code, keys = walk.outcomes(split, vocab.generable)
+    except SchemaTooComplexError:           # too much at once: each is read alone
+        return out
+    state = code % (walk.n + 1)
+    slot = np.searchsorted(first, start, side="right") - 1
+    for j, i in enumerate(picked):
+        mine = slot == j
+        dfa = dfas[i]
+        own_class, own_table = dfa.byte_classes()
+        own = _Walk(dfa, own_table, own_class, vocab.trie_for(own_class)[1])
+        local = state[mine] - first[j]
+        if own.counted:                    # the same counts, over this DFA's states
+            own.width = walk.width
+            local = code[mine] // (walk.n + 1) * (own.n + 1) + local
+        try:
+            out[i] = TokenAutomaton(dfa, vocab, (own, split, (start[mine] - first[j], key[mine], local, keys)))
+        except SchemaTooComplexError:      # its length bounds expand too far: it fails alone too
+            pass
+    return out
+
+
+def _union(dfas: list[DFA]) -> tuple[DFA, np.ndarray]:
+    """One DFA holding the given ones side by side (its state 0 is the first's start; the
+    walk reads from every state), and where each one's states begin."""
+    sizes = [d.n_states for d in dfas]
+    first = np.concatenate([[0], np.cumsum(sizes)])
+    trans = np.vstack([np.where(d.trans == DEAD, DEAD, d.trans + f) for d, f in zip(dfas, first)]).astype(np.int32)
+    accept = np.concatenate([d.accept for d in dfas])
+    if not any(d.bounds for d in dfas):
+        return DFA(trans, accept), first[:-1]
+    loops = np.concatenate([[0], np.cumsum([len(d.bounds) for d in dfas])])
+    tags = [d.tags() for d in dfas]
+    segment = np.concatenate([np.where(seg >= 0, seg + k, -1) for (seg, _), k in zip(tags, loops)]).astype(np.int32)
+    head = np.concatenate([h for _, h in tags])
+    return DFA(trans, accept, segment, head, tuple(b for d in dfas for b in d.bounds)), first[:-1]

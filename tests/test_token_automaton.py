@@ -15,7 +15,7 @@ from constrained.compile.json_schema import SchemaCompiler
 from constrained.errors import SchemaTooComplexError
 from constrained.template import WHITESPACE
 from constrained import token_automaton
-from constrained.token_automaton import TokenAutomaton
+from constrained.token_automaton import TokenAutomaton, token_automata
 from constrained.vocabulary import TokenVocabulary
 
 ALPHABET = [b'"', b"\\", b"a", b"b", b"z", b"0", b"1", b"9", b"-", b".", b"e", b" ", b"\n", b"u",
@@ -63,6 +63,11 @@ def test_tokens_read_like_their_bytes(words, schema, rng):
     (slot,) = SchemaCompiler(schema).layout()
     dfa = compile_dfa(seq(slot.node, star(WHITESPACE)))
     automaton = TokenAutomaton(dfa, vocab)
+    n = automaton.dead
+    for q in range(n):                         # one step over open positions: the table's moves
+        one = np.arange(n) == q
+        assert set(np.flatnonzero(automaton.forward_open(one))) == set(automaton.next[q].tolist()) - {n}
+        assert set(np.flatnonzero(automaton.backward_open(one))) == set(np.nonzero(automaton.next[:n] == q)[0])
     ids = list(range(1, vocab.size))
     for _ in range(8):
         states, data = automaton.start, b""
@@ -79,6 +84,26 @@ def test_tokens_read_like_their_bytes(words, schema, rng):
                 break
             token = rng.choice(viable)
             states, data = automaton.forward_token(states, token), data + vocab.token_bytes[token]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(ALPHABET), min_size=1, max_size=5).map(b"".join), max_size=40, unique=True),
+       st.lists(st.sampled_from(SLOTS), min_size=2, max_size=5))
+def test_automata_read_together_are_those_read_alone(words, schemas):
+    """One walk for several small DFAs gives each the automaton it has alone; the others
+    (the byte trie's, or large) are left to be built alone."""
+    vocab = TokenVocabulary.from_token_bytes([b""] + ALPHABET + SPANNING + words, special_ids=[0])
+    dfas = [compile_dfa(seq(SchemaCompiler(s).layout()[0].node, star(WHITESPACE))) for s in schemas]
+    together = token_automata(dfas, vocab)
+    picked = [vocab.trie_for(d.byte_classes()[0])[0] is vocab.coarse_trie and 0 < d.n_states <= 64 for d in dfas]
+    tokens = np.flatnonzero(vocab.generable)
+    for dfa, joint, read_together in zip(dfas, together, picked):
+        if sum(picked) < 2 or not read_together:
+            assert joint is None
+            continue
+        alone = TokenAutomaton(dfa, vocab)
+        assert np.array_equal(joint.accept, alone.accept)
+        assert np.array_equal(joint.next[:, joint.tok2u[tokens]], alone.next[:, alone.tok2u[tokens]])
 
 
 @settings(max_examples=60, deadline=None)
