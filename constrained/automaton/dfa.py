@@ -368,6 +368,18 @@ def _determinised(node: Node, counters: bool) -> DFA:
     start, end = nfa.build(node)
     bitsets = {bits for edges in nfa.edges for bits, _ in edges}
     class_of, members = _byte_classes(bitsets)
+    # A DFA state is the set of NFA states it stands for, less those that only lead on by
+    # epsilon (most of a Thompson NFA's): none of them reads, accepts or counts. Each NFA
+    # state's share of that set is found once.
+    kept = [bool(edges) or q == end or k >= 0 for q, (edges, k) in enumerate(zip(nfa.edges, nfa.segment_of))]
+    reach: list[frozenset[int] | None] = [None] * len(kept)
+
+    def reach_of(q: int) -> frozenset[int]:
+        r = reach[q]
+        if r is None:
+            r = reach[q] = frozenset(t for t in nfa.closure({q}) if kept[t])
+        return r
+
     closures: dict[frozenset[int], frozenset[int]] = {}
     groups_of: dict[frozenset[int], list[tuple[np.ndarray, tuple[int, ...]]]] = {}
 
@@ -388,10 +400,10 @@ def _determinised(node: Node, counters: bool) -> DFA:
             key = frozenset().union(*(targets_of[bits] for bits in covering))
             closure = closures.get(key)
             if closure is None:
-                closure = closures[key] = nfa.closure(key)
+                closure = closures[key] = frozenset().union(*map(reach_of, key))
             yield classes, closure
 
-    ctab, order = _explore(nfa.closure({start}), successors, len(members))
+    ctab, order = _explore(reach_of(start), successors, len(members))
     accept = np.array([end in st for st in order], dtype=bool)
     if not nfa.bounds:
         return _minimal(ctab, class_of, accept)
