@@ -33,13 +33,18 @@ IDS_KEPT = 4096
 
 
 class MaskTable:
+    """Rows are counted when first met and packed when first read (``tensor``, or ids of a
+    row too large to list): a template pins the positions that allow a single token, and
+    the rows it met on the way there are never read again."""
+
     def __init__(self, vocab_size: int) -> None:
         self.vocab_size = vocab_size
-        self._rows: list[np.ndarray] = []
+        self._rows: list[np.ndarray | None] = []       # packed, or None until first read
         self._counts: list[int] = []
         self._index: dict[tuple, int] = {}
         self._tensors: dict[torch.device, torch.Tensor] = {}
         self._ids: dict[int, np.ndarray] = {}
+        self._makers: dict[int, tuple] = {}            # row -> (ids, allowed) while not packed
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -54,33 +59,44 @@ class MaskTable:
         idx = self._index.get(key)
         if idx is None:
             columns = automaton.allowed_columns(before, after)
-            idx = self._row((id(automaton), np.packbits(columns).tobytes()),
+            idx = self._row((id(automaton), np.packbits(columns).tobytes()), automaton.count_of(columns),
                             lambda: automaton.few_tokens_of(columns), lambda: automaton.tokens_of(columns))
             self._index[key] = idx
         return idx
 
     def single(self, token: int) -> int:
         """Row allowing only ``token`` (a committed position)."""
-        return self._row(("token", token), lambda: np.array([token]))
+        return self._row(("token", token), 1, lambda: np.array([token]))
 
-    def _row(self, key: tuple, ids, allowed=None) -> int:
-        """The row stored under ``key``, made on first use from ``ids()`` (sorted token ids), or
-        from ``allowed()`` ((V,) bool) where ``ids()`` gives None."""
+    def _row(self, key: tuple, count: int, ids, allowed=None) -> int:
+        """The row stored under ``key``, of ``count`` tokens: ``ids()`` (sorted token ids), or
+        ``allowed()`` ((V,) bool) where ``ids()`` gives None, once it is read."""
         idx = self._index.get(key)
         if idx is None:
-            listed = ids()
             idx = len(self._rows)
-            if listed is None:
-                mask = allowed()
-                self._rows.append(pack_bits(mask))
-                self._counts.append(int(np.count_nonzero(mask)))
-            else:
-                self._rows.append(pack_ids(listed, self.vocab_size))
-                self._counts.append(len(listed))
-            if listed is not None and len(listed) <= IDS_KEPT:
-                self._ids[idx] = listed
+            self._rows.append(None)
+            self._counts.append(count)
+            self._makers[idx] = (ids, allowed)
             self._index[key] = idx
         return idx
+
+    def _listed(self, row: int) -> np.ndarray | None:
+        """The ids of a row not packed yet, where its maker lists them (kept if few)."""
+        ids = self._makers[row][0]()
+        if ids is not None and len(ids) <= IDS_KEPT:
+            self._ids[row] = ids
+        return ids
+
+    def _packed(self, row: int) -> np.ndarray:
+        words = self._rows[row]
+        if words is None:
+            listed = self._ids.get(row)
+            if listed is None:
+                listed = self._listed(row)
+            words = pack_bits(self._makers[row][1]()) if listed is None else pack_ids(listed, self.vocab_size)
+            self._rows[row] = words
+            del self._makers[row]
+        return words
 
     def count(self, row: int) -> int:
         """How many tokens row ``row`` allows."""
@@ -90,8 +106,10 @@ class MaskTable:
         """Token ids row ``row`` allows; kept for rows of at most ``IDS_KEPT`` tokens (a
         string-content row of a 262k vocabulary would hold a megabyte per row)."""
         ids = self._ids.get(row)
+        if ids is None and row in self._makers:
+            ids = self._listed(row)
         if ids is None:
-            bits = np.unpackbits(self._rows[row].view(np.uint8), bitorder="little")[: self.vocab_size]
+            bits = np.unpackbits(self._packed(row).view(np.uint8), bitorder="little")[: self.vocab_size]
             ids = np.flatnonzero(bits)
             if len(ids) <= IDS_KEPT:
                 self._ids[row] = ids
@@ -106,7 +124,7 @@ class MaskTable:
         if self._counts[row] <= IDS_KEPT:
             ids = self.allowed_ids(row)
             return int(ids[draw(len(ids))])
-        words = self._rows[row]
+        words = self._packed(row)
         while True:
             token = draw(self.vocab_size)
             if (int(words[token >> 5]) >> (token & 31)) & 1:
@@ -118,7 +136,7 @@ class MaskTable:
         cached = self._tensors.get(device)
         if cached is None or cached.shape[0] < len(self._rows):
             start = 0 if cached is None else cached.shape[0]
-            new = torch.from_numpy(np.stack(self._rows[start:])).to(device)
+            new = torch.from_numpy(np.stack([self._packed(r) for r in range(start, len(self._rows))])).to(device)
             cached = new if cached is None else torch.cat([cached, new])
             self._tensors[device] = cached
         return cached

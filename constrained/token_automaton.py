@@ -691,6 +691,10 @@ class TokenAutomaton:
         out[excluded] = False
         return out
 
+    def count_of(self, columns: np.ndarray) -> int:
+        """How many generable tokens the given columns hold."""
+        return int(self._listing.sizes[:len(columns)][columns].sum())
+
     def few_tokens_of(self, columns: np.ndarray) -> np.ndarray | None:
         """The generable token ids in the given columns, sorted, where they are under 1/``_FEW`` of
         the vocabulary (else None): read off keys (see ``_Listing``), instead of a gather

@@ -11,7 +11,7 @@ def _table(allowed_sets, vocab_size):
     for allowed in allowed_sets:
         bits = np.zeros(vocab_size, bool)
         bits[list(allowed)] = True
-        rows.append(table._row(("test", tuple(allowed)), lambda: None, lambda bits=bits: bits))
+        rows.append(table._row(("test", tuple(allowed)), len(allowed), lambda: None, lambda bits=bits: bits))
     return table, rows
 
 
@@ -25,6 +25,19 @@ def test_random_picks_are_allowed_and_cover_the_row(monkeypatch):
         assert picks == allowed
     assert r_small in table._ids and r_large not in table._ids    # only small id lists are kept
     assert np.array_equal(table.allowed_ids(r_large), sorted(large))
+
+
+def test_rows_are_counted_when_met_and_packed_when_read():
+    """A template meets many rows on its way to pinning; only those read are packed."""
+    table = MaskTable(90)
+    listed = table._row(("ids",), 2, lambda: np.array([1, 5]))
+    bits = np.zeros(90, bool)
+    bits[::7] = True
+    gathered = table._row(("bits",), 13, lambda: None, lambda: bits)
+    assert (table.count(listed), table.count(gathered)) == (2, 13) and table._rows == [None, None]
+    assert np.array_equal(table.allowed_ids(listed), [1, 5]) and table._rows[listed] is None
+    unpacked = np.unpackbits(table.tensor().numpy().view(np.uint8), axis=1, bitorder="little")[:, :90]
+    assert [list(np.flatnonzero(u)) for u in unpacked] == [[1, 5], list(range(0, 90, 7))]
 
 
 def test_rows_kept_per_position_match_a_fresh_canvas():

@@ -179,6 +179,7 @@ def test_a_dense_walk_reads_the_class_tree_to_the_same_moves(schema, monkeypatch
         columns = rng.random(class_read.next.shape[1]) < 0.3
         want = tokens[columns[class_read.tok2u[tokens]]]
         assert np.array_equal(np.flatnonzero(class_read.tokens_of(columns)), want)
+        assert class_read.count_of(columns) == len(want)
         assert np.array_equal(class_read.few_tokens_of(columns), want)
 
 
