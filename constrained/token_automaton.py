@@ -622,9 +622,9 @@ class TokenAutomaton:
         column_of_key = np.full(len(keys.renumber) + 1, never)       # the last entry: key -1, never placed
         kept = keys.renumber >= 0
         column_of_key[:-1][kept] = u2col[key2u][keys.renumber[kept]]
-        # (V,) intp, each token's column (``never`` for tokens the sampler never places):
-        # indexing with int32 is 3x slower (a cast per gather)
-        self.tok2u = column_of_key[keys.token_key]
+        # a token's column is its key's (``never`` for tokens the sampler never places):
+        # looked up per token, as no (V,) array per automaton is needed
+        self._column_of_key, self._token_key = column_of_key, keys.token_key
         # one token's moves as one row (read per commit); the last row, never placed: dead
         self._by_token = np.vstack([self.next[:-1].T, np.full((1, dead), dead, self.next.dtype)])
         self._listing = _Listing(split, column_of_key, keys, never)
@@ -643,6 +643,11 @@ class TokenAutomaton:
         self.start = np.zeros(n, bool)
         self.start[0] = n > 0
 
+    @property
+    def tok2u(self) -> np.ndarray:
+        """(V,) each token's column (``never``, one past the last, for tokens never placed)."""
+        return self._column_of_key[self._token_key]
+
     # --- state-set operations used by the canvas -----------------------------------------
     def forward_open(self, states: np.ndarray) -> np.ndarray:
         """States reachable from ``states`` by one usable token."""
@@ -659,11 +664,11 @@ class TokenAutomaton:
     def forward_token(self, states: np.ndarray, token: int) -> np.ndarray:
         """States ``token`` leads to from ``states`` (none for a token never placed)."""
         out = np.zeros(self.dead + 1, bool)
-        out[self._by_token[self.tok2u[token]][states]] = True
+        out[self._by_token[self._column_of_key[self._token_key[token]]][states]] = True
         return out[:-1]
 
     def backward_token(self, after: np.ndarray, token: int) -> np.ndarray:
-        return _or_dead(after)[self._by_token[self.tok2u[token]]]
+        return _or_dead(after)[self._by_token[self._column_of_key[self._token_key[token]]]]
 
     def allowed_columns(self, before: np.ndarray, after: np.ndarray) -> np.ndarray:
         """(U,) bool: the token columns leading from some state in ``before`` into ``after``.
@@ -686,7 +691,7 @@ class TokenAutomaton:
         content), the generable tokens less the few that are not: 12 against 150 us on 262k."""
         excluded = self._listed(~columns)
         if excluded is None:
-            return _or_dead(columns)[self.tok2u]
+            return _or_dead(columns)[self._column_of_key][self._token_key]     # keys first: one (V,) gather
         out = self.vocab.generable.copy()
         out[excluded] = False
         return out
