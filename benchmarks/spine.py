@@ -42,7 +42,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "tokenizers"
 
 
 def cold_compile(schema, vocab) -> float:
-    dfa_module._compile_cached.cache_clear()
+    dfa_module.clear_caches()
     template_module._AUTOMATA.clear()
     t0 = time.perf_counter()
     CanvasTemplate.build(SchemaCompiler(schema).layout(), vocab)

@@ -229,19 +229,19 @@ def test_optional_members_built_from_their_value_are_the_determinised_automaton(
               "required": ["a"]}
     slots = [seq(p.node, star(WHITESPACE)) for p in SchemaCompiler(schema).layout()
              if isinstance(p, Slot) and p.pointer.endswith(("/before", "/after"))]
-    assert len(slots) == 2 and all(dfa_module._optional_literal_head(s, True) is not None for s in slots)
+    assert len(slots) == 2 and all(dfa_module._optional_literal_head(s, True, dfa_module.MAX_STATES) for s in slots)
     composed = [compile_dfa(s) for s in slots]
-    monkeypatch.setattr(dfa_module, "_optional_literal_head", lambda node, counters: None)
-    dfa_module._compile_cached.cache_clear()
+    monkeypatch.setattr(dfa_module, "_optional_literal_head", lambda node, counters, max_states: None)
+    dfa_module.clear_caches()
     try:
         assert all(_isomorphic(a, compile_dfa(s)) for a, s in zip(composed, slots))
     finally:
-        dfa_module._compile_cached.cache_clear()
+        dfa_module.clear_caches()
 
 
 def test_an_optional_part_the_tail_may_begin_with_is_determinised_whole():
     node = seq(repeat(seq(lit("ab"), lit("c")), 0, 1), repeat(lit("a"), 0, None))
-    assert dfa_module._optional_literal_head(node, True) is None
+    assert dfa_module._optional_literal_head(node, True, dfa_module.MAX_STATES) is None
     dfa = compile_dfa(node)
     assert all(dfa.matches(t) for t in (b"", b"abc", b"abcaa", b"aaa")) and not dfa.matches(b"abca" + b"b")
 

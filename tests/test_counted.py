@@ -9,12 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from constrained.automaton import dfa as dfa_module
 from constrained.automaton.dfa import compile_dfa
 from constrained.automaton.regex import Counted, alt, lit, seq, star, without_bounds_beyond
 from constrained.canvas import CanvasState
 from constrained.compile.formats import format_pattern
 from constrained.compile.json_schema import SchemaCompiler
 from constrained.compile.strings import json_string, pattern_content
+from constrained.errors import SchemaTooComplexError
 from constrained.template import WHITESPACE, CanvasTemplate, Piece
 from constrained.token_automaton import TokenAutomaton
 from constrained.vocabulary import TokenVocabulary
@@ -80,6 +82,20 @@ def test_loops_that_determinisation_would_mix_are_unrolled():
         for text in ("", "a", "ab", "abc", "abcd", "abcde"):
             assert dfa.matches(json.dumps(text).encode()) == compile_dfa(node, counters=False).matches(
                 json.dumps(text).encode())
+
+
+def test_loops_unrolled_past_use_are_refused_early(monkeypatch):
+    """Unrolled because they mix, long bounds are refused at ``MAX_UNROLLED_STATES`` (the
+    slot is then narrowed), where the reference, unrolled by request, is built whole."""
+    node = alt(json_string(0, 40), json_string(0, 60))
+    full = compile_dfa(node, counters=False).n_states
+    monkeypatch.setattr(dfa_module, "MAX_UNROLLED_STATES", full - 1)
+    dfa_module.clear_caches()
+    try:
+        with pytest.raises(SchemaTooComplexError, match=f"exceeds {full - 1} states"):
+            compile_dfa(node)
+    finally:
+        dfa_module.clear_caches()
 
 
 def _masks(state: CanvasState) -> list[np.ndarray]:

@@ -79,9 +79,9 @@ def test_narrowing_reads_each_bound():
 def small_automata(monkeypatch):
     """A state limit low enough that the schemas here overflow it at full width."""
     monkeypatch.setattr(dfa_module, "MAX_STATES", 400)
-    dfa_module._compile_cached.cache_clear()
+    dfa_module.clear_caches()
     yield
-    dfa_module._compile_cached.cache_clear()
+    dfa_module.clear_caches()
 
 
 @pytest.mark.parametrize("schema", [TREE, RECORD, {"type": "object", "required": ["r"], "properties": {"r": RECORD}}])
@@ -99,7 +99,7 @@ def test_a_narrowed_schema_warns_and_its_outputs_validate(small_automata, schema
 
 def test_running_out_of_levels_is_the_typed_error_naming_the_slot(monkeypatch):
     monkeypatch.setattr(dfa_module, "MAX_STATES", 3)
-    dfa_module._compile_cached.cache_clear()
+    dfa_module.clear_caches()
     from constrained.backends.tiny import random_backend
     when = {"type": "string", "pattern": "^when: [0-9]+ narrowing test$"}       # no automaton cached for it
     schema = {"type": "object", "required": ["when"], "properties": {"when": when}}
@@ -107,7 +107,7 @@ def test_running_out_of_levels_is_the_typed_error_naming_the_slot(monkeypatch):
         warnings.simplefilter("error")         # no warning for a schema that is refused anyway
         constrained.compile(schema, random_backend().vocab)
     assert info.value.pointer == "#/properties/when"
-    dfa_module._compile_cached.cache_clear()
+    dfa_module.clear_caches()
 
 
 def test_subschema_overflow_narrows_the_slot(monkeypatch):

@@ -30,6 +30,7 @@ from .regex import Alt, ByteSet, Complement, Counted, Intersect, Node, Repeat, S
 DEAD = -1
 _UNBOUNDED = np.iinfo(np.int32).max
 MAX_STATES = 50_000
+MAX_UNROLLED_STATES = 5_000    # where counted loops had to be unrolled (those that fit here have 400 at most)
 MAX_NFA_STATES = 40 * MAX_STATES
 MAX_REFINE_WORK = 3_000_000    # states x rounds of Moore refinement (~1 us each) before the trimmed DFA is kept
 MIN_REFINE_ROUNDS = 48
@@ -282,12 +283,14 @@ def _class_groups(bitsets: frozenset[int], members: list[int]) -> list[tuple[np.
     return [(np.array(classes), holders) for holders, classes in by_holders.items()]
 
 
-def _explore(start, successors, n_classes: int) -> tuple[np.ndarray, list]:
+def _explore(start, successors, n_classes: int, max_states: int | None = None) -> tuple[np.ndarray, list]:
     """Breadth-first construction of a DFA whose states are hashable keys.
 
     ``successors(key)`` yields (byte class or array of classes, next key); returns the (states, classes)
-    transition table and the keys in state order (the start is state 0).
+    transition table and the keys in state order (the start is state 0), refused past
+    ``max_states`` (``MAX_STATES`` if not given).
     """
+    max_states = MAX_STATES if max_states is None else max_states
     index = {start: 0}
     order = [start]
     rows: list[list[tuple[int, int]]] = []
@@ -296,8 +299,8 @@ def _explore(start, successors, n_classes: int) -> tuple[np.ndarray, list]:
         row = []
         for c, nxt in successors(order[i]):
             if nxt not in index:
-                if len(order) >= MAX_STATES:
-                    raise SchemaTooComplexError("the automaton exceeds %d states" % MAX_STATES)
+                if len(order) >= max_states:
+                    raise SchemaTooComplexError("the automaton exceeds %d states" % max_states)
                 index[nxt] = len(order)
                 order.append(nxt)
             row.append((c, index[nxt]))
@@ -313,12 +316,20 @@ def _explore(start, successors, n_classes: int) -> tuple[np.ndarray, list]:
 def compile_dfa(node: Node, counters: bool = True) -> DFA:
     """Minimal DFA of ``node``; ``counters=False`` unrolls counted loops (the reference)."""
     with _collector_paused():
-        if counters:
-            try:
-                return _compile_cached(node, True)
-            except _CounterConflict:
-                pass
-        return _compile_cached(node, False)
+        if not counters:
+            return _compile_cached(node, False)
+        try:
+            return _compile_cached(node, True)
+        except _CounterConflict:
+            # unrolled where they mix with other paths, long maxLengths grow past any use:
+            # refused sooner, so that the slot is narrowed in a tenth of the time
+            return _compile_cached(node, False, MAX_UNROLLED_STATES)
+
+
+def clear_caches() -> None:
+    """Forget every DFA built (tests that change the limits)."""
+    for cached in (_compile_cached, _determinised, _embeddable):
+        cached.cache_clear()
 
 
 @contextmanager
@@ -354,13 +365,13 @@ def _embeddable(node: Intersect | Complement, counters: bool) -> tuple[DFA, list
 
 
 @lru_cache(maxsize=4096)
-def _compile_cached(node: Node, counters: bool) -> DFA:
-    composed = _optional_literal_head(node, counters)
-    return _determinised(node, counters) if composed is None else composed
+def _compile_cached(node: Node, counters: bool, max_states: int | None = None) -> DFA:
+    composed = _optional_literal_head(node, counters, max_states)
+    return _determinised(node, counters, max_states) if composed is None else composed
 
 
 @lru_cache(maxsize=1024)
-def _determinised(node: Node, counters: bool) -> DFA:
+def _determinised(node: Node, counters: bool, max_states: int | None = None) -> DFA:
     """The minimal DFA of ``node`` by subset construction."""
     if unrolled_size(node) > MAX_NFA_STATES // 2:       # fail in microseconds, not in seconds of building
         raise SchemaTooComplexError("the expression is too large to compile")
@@ -403,7 +414,7 @@ def _determinised(node: Node, counters: bool) -> DFA:
                 closure = closures[key] = frozenset().union(*map(reach_of, key))
             yield classes, closure
 
-    ctab, order = _explore(reach_of(start), successors, len(members))
+    ctab, order = _explore(reach_of(start), successors, len(members), max_states)
     accept = np.array([end in st for st in order], dtype=bool)
     if not nfa.bounds:
         return _minimal(ctab, class_of, accept)
@@ -411,7 +422,7 @@ def _determinised(node: Node, counters: bool) -> DFA:
     return _minimal(ctab, class_of, accept, segment, head, tuple(nfa.bounds))
 
 
-def _optional_literal_head(node: Node, counters: bool) -> DFA | None:
+def _optional_literal_head(node: Node, counters: bool, max_states: int | None) -> DFA | None:
     """``(P R)? T`` for a literal ``P`` that ``T`` cannot begin with (an optional member,
     ``, "key": value``, then whitespace), from the cached DFAs of ``R T`` and ``T``:
     a fresh start that moves as ``T``'s start does, or along ``P`` into ``R T``. Every
@@ -426,8 +437,8 @@ def _optional_literal_head(node: Node, counters: bool) -> DFA | None:
         k += 1
     if k == 0 or k == len(head):
         return None
-    rest = _determinised(seq(*head[k:], *node.items[1:]), counters)     # never composed in turn: an
-    after = _determinised(tail, counters)     # object's optional members would each recompile those after
+    rest = _determinised(seq(*head[k:], *node.items[1:]), counters, max_states)   # never composed in turn: an
+    after = _determinised(tail, counters, max_states)    # object's optional members would each recompile those after
     literal = [head[i].bits.bit_length() - 1 for i in range(k)]
     if after.segment is not None or after.n_states == 0 or after.trans[0, literal[0]] != DEAD:
         return None
