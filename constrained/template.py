@@ -82,7 +82,8 @@ def _slot_key(node: Node, vocab: TokenVocabulary, max_tokens: int | None) -> tup
 def _read_together(parts: list[Part], vocab: TokenVocabulary, max_tokens: int, refused: dict) -> None:
     """Cache the automata of the slots not built yet, their small DFAs read off the
     vocabulary in one walk (``token_automata``); the rest, and any error, are left to
-    ``_automaton``, slot by slot. A DFA refused as too large is remembered in ``refused``."""
+    ``_automaton``, slot by slot. A DFA refused as too large is remembered in ``refused``,
+    and ends the reading: the layout fails there, and is narrowed before what follows."""
     keys, dfas = [], []
     for p in parts:
         if isinstance(p, str):
@@ -94,7 +95,7 @@ def _read_together(parts: list[Part], vocab: TokenVocabulary, max_tokens: int, r
             dfa = compile_dfa(seq(key[0], star(WHITESPACE)))
         except SchemaTooComplexError as exc:
             refused[key] = exc.message
-            continue
+            break
         if dfa.is_empty():           # the error is ``_automaton``'s to raise
             continue
         keys.append(key)

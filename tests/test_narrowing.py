@@ -176,3 +176,23 @@ def test_a_slot_refused_as_too_large_is_not_walked_again_in_the_same_compile(mon
     with pytest.raises(SchemaTooComplexError, match="token prefix"):
         template.CanvasTemplate.build([slot], vocab)          # a compile of its own walks it again
     assert len(built) == 2
+
+
+def test_a_refused_slot_ends_the_reading_ahead(monkeypatch):
+    """Slots are read together up to the first refused DFA: the layout fails there and is
+    narrowed, so nothing after it is built at that width."""
+    from constrained import template
+    from constrained.backends.tiny import random_backend
+    vocab = random_backend().vocab
+    monkeypatch.setattr(dfa_module, "MAX_STATES", 12)
+    dfa_module.clear_caches()
+    built = []
+    monkeypatch.setattr(template, "compile_dfa", lambda node: built.append(node) or compile_dfa(node))
+    first, wide, last = lit('"a"'), lit('"' + "b" * 30 + '"'), lit('"c"')
+    refused: dict = {}
+    try:
+        template._read_together([Slot(first, 1, "#/a"), "x", Slot(wide, 30, "#/b"), Slot(last, 1, "#/c")],
+                                vocab, 64, refused)
+    finally:
+        dfa_module.clear_caches()
+    assert len(built) == 2 and len(refused) == 1 and "exceeds 12 states" in next(iter(refused.values()))
