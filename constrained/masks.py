@@ -88,6 +88,7 @@ class MaskTable:
         return ids
 
     def _packed(self, row: int) -> np.ndarray:
+        """The row as ``pack_bits`` words, made from its ids or its (V,) mask on first read."""
         words = self._rows[row]
         if words is None:
             listed = self._ids.get(row)
