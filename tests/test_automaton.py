@@ -1,6 +1,8 @@
 """Byte-level regexes and DFAs against Python's own notion of the same languages."""
+import gc
 import json
 import re
+import traceback
 from datetime import date, datetime, time
 from decimal import Decimal
 
@@ -17,6 +19,7 @@ from constrained.compile.formats import format_pattern
 from constrained.compile.json_schema import SchemaCompiler, Slot
 from constrained.compile.numbers import fraction_multiple_regex, multiple_regex, number_regex
 from constrained.compile.strings import json_string, other_than, pattern_content
+from constrained.errors import SchemaTooComplexError
 from constrained.template import WHITESPACE
 
 
@@ -253,3 +256,17 @@ def test_long_chains_are_minimised_too():
     dfa = compile_dfa(alt(lit("a" + tail), lit("c" + tail)))       # after "a" or "c": the same chain
     assert dfa.n_states == len(tail) + 2
     assert dfa.matches(("c" + tail).encode()) and not dfa.matches(tail.encode())
+
+
+def test_a_refused_build_is_raised_anew_without_its_frames(monkeypatch):
+    """Once the collector runs again, the failed build's frames (its sets of NFA states,
+    millions on real schemas) must be gone, or it scans them all."""
+    monkeypatch.setattr(dfa_module, "MAX_STATES", 5)
+    dfa_module.clear_caches()
+    try:
+        with pytest.raises(SchemaTooComplexError, match="exceeds 5 states") as info:
+            compile_dfa(lit("abcdefgh"))
+    finally:
+        dfa_module.clear_caches()
+    assert "_explore" not in [frame.name for frame in traceback.extract_tb(info.value.__traceback__)]
+    assert gc.isenabled()

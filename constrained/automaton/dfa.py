@@ -316,14 +316,24 @@ def _explore(start, successors, n_classes: int, max_states: int | None = None) -
 def compile_dfa(node: Node, counters: bool = True) -> DFA:
     """Minimal DFA of ``node``; ``counters=False`` unrolls counted loops (the reference)."""
     with _collector_paused():
-        if not counters:
-            return _compile_cached(node, False)
         try:
-            return _compile_cached(node, True)
-        except _CounterConflict:
-            # unrolled where they mix with other paths, long maxLengths grow past any use:
-            # refused sooner, so that the slot is narrowed in a tenth of the time
-            return _compile_cached(node, False, MAX_UNROLLED_STATES)
+            return _compiled(node, counters)
+        except SchemaTooComplexError as exc:
+            # raised again once the collector runs, without the failed build's frames (their
+            # millions of sets, held by the traceback, took it ~0.1 s to scan)
+            refused = exc.message, exc.pointer
+    raise SchemaTooComplexError(*refused)
+
+
+def _compiled(node: Node, counters: bool) -> DFA:
+    if not counters:
+        return _compile_cached(node, False)
+    try:
+        return _compile_cached(node, True)
+    except _CounterConflict:
+        # unrolled where they mix with other paths, long maxLengths grow past any use:
+        # refused sooner, so that the slot is narrowed in a tenth of the time
+        return _compile_cached(node, False, MAX_UNROLLED_STATES)
 
 
 def clear_caches() -> None:
