@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .automaton.dfa import DEAD, DFA
+from .automaton.dfa import DEAD, DFA, side_by_side
 from .automaton.distinct import distinct_columns
 from .automaton.graph import ranges, reached, row_starts
 from .bounded_cache import BoundedCache
@@ -738,7 +738,7 @@ def token_automata(dfas: list[DFA], vocab: TokenVocabulary) -> list[TokenAutomat
               and vocab.trie_for(d.byte_classes()[0])[0] is vocab.coarse_trie]
     if len(picked) < 2:
         return out
-    union, first = _union([dfas[i] for i in picked])
+    union, first = side_by_side([dfas[i] for i in picked])    # the walk reads from every state
     class_of, table = union.byte_classes()
     split, symbol_class = _Split.of(vocab, class_of)
     walk = _Walk(union, table, class_of, symbol_class, _BATCH_WALK)
@@ -762,19 +762,3 @@ def token_automata(dfas: list[DFA], vocab: TokenVocabulary) -> list[TokenAutomat
         except SchemaTooComplexError:      # its length bounds expand too far: it fails alone too
             pass
     return out
-
-
-def _union(dfas: list[DFA]) -> tuple[DFA, np.ndarray]:
-    """One DFA holding the given ones side by side (its state 0 is the first's start; the
-    walk reads from every state), and where each one's states begin."""
-    sizes = [d.n_states for d in dfas]
-    first = np.concatenate([[0], np.cumsum(sizes)])
-    trans = np.vstack([np.where(d.trans == DEAD, DEAD, d.trans + f) for d, f in zip(dfas, first)]).astype(np.int32)
-    accept = np.concatenate([d.accept for d in dfas])
-    if not any(d.bounds for d in dfas):
-        return DFA(trans, accept), first[:-1]
-    loops = np.concatenate([[0], np.cumsum([len(d.bounds) for d in dfas])])
-    tags = [d.tags() for d in dfas]
-    segment = np.concatenate([np.where(seg >= 0, seg + k, -1) for (seg, _), k in zip(tags, loops)]).astype(np.int32)
-    head = np.concatenate([h for _, h in tags])
-    return DFA(trans, accept, segment, head, tuple(b for d in dfas for b in d.bounds)), first[:-1]

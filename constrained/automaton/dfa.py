@@ -441,31 +441,45 @@ def _optional_literal_head(node: Node, counters: bool, max_states: int | None) -
     if not (isinstance(node, Seq) and len(node.items) > 1 and isinstance(node.items[0], Repeat)
             and (node.items[0].lo, node.items[0].hi) == (0, 1) and isinstance(node.items[0].item, Seq)):
         return None
-    head, tail = node.items[0].item.items, seq(*node.items[1:])
+    head = node.items[0].item.items
     k = 0
     while k < len(head) and isinstance(head[k], ByteSet) and head[k].bits.bit_count() == 1:
         k += 1
     if k == 0 or k == len(head):
         return None
-    rest = _determinised(seq(*head[k:], *node.items[1:]), counters, max_states)   # never composed in turn: an
-    after = _determinised(tail, counters, max_states)    # object's optional members would each recompile those after
     literal = [head[i].bits.bit_length() - 1 for i in range(k)]
+    # ``T`` and ``R T`` are never composed in turn: an object's optional members would each
+    # recompile those after them
+    after = _determinised(seq(*node.items[1:]), counters, max_states)
     if after.segment is not None or after.n_states == 0 or after.trans[0, literal[0]] != DEAD:
         return None
-    # states: the fresh start, k - 1 inside P, then ``rest``'s, then ``after``'s
-    n_rest, shift = rest.n_states, k + rest.n_states
-    trans = np.full((k + n_rest + after.n_states, 256), DEAD, np.int32)
-    trans[k:shift] = np.where(rest.trans == DEAD, DEAD, rest.trans + k)
-    trans[shift:] = np.where(after.trans == DEAD, DEAD, after.trans + shift)
-    trans[0] = trans[shift]
-    for i, b in enumerate(literal):
-        trans[i, b] = i + 1 if i + 1 < k else (k if n_rest else DEAD)
-    accept = np.concatenate([[after.accept[0]], np.zeros(k - 1, bool), rest.accept, after.accept])
-    if rest.segment is None:
-        return minimize(DFA(trans, accept))
-    segment = np.concatenate([np.full(k, -1, np.int32), rest.segment, np.full(after.n_states, -1, np.int32)])
-    head_of = np.concatenate([np.zeros(k, bool), rest.head, np.zeros(after.n_states, bool)])
-    return minimize(DFA(trans, accept, segment, head_of, rest.bounds))
+    rest = _determinised(seq(*head[k:], *node.items[1:]), counters, max_states)
+    if rest.n_states == 0:
+        return None
+    # states: k along P (the last leads on to state k, ``rest``'s start), ``rest``'s, ``after``'s
+    chain = np.full((k, 256), DEAD, np.int32)
+    chain[np.arange(k), literal] = np.arange(1, k + 1)
+    joint, first = side_by_side([DFA(chain, np.zeros(k, bool)), rest, after])
+    into_p = joint.trans[0, literal[0]]
+    joint.trans[0] = joint.trans[first[2]]        # the start moves as ``after``'s does,
+    joint.trans[0, literal[0]] = into_p           # or along P
+    joint.accept[0] = after.accept[0]
+    return minimize(joint)
+
+
+def side_by_side(dfas: list[DFA]) -> tuple[DFA, np.ndarray]:
+    """One DFA holding the given ones side by side (state 0 is the first's start), and
+    where each one's states begin."""
+    first = np.concatenate([[0], np.cumsum([d.n_states for d in dfas])])
+    trans = np.vstack([np.where(d.trans == DEAD, DEAD, d.trans + f) for d, f in zip(dfas, first)]).astype(np.int32)
+    accept = np.concatenate([d.accept for d in dfas])
+    if not any(d.bounds for d in dfas):
+        return DFA(trans, accept), first[:-1]
+    loops = np.concatenate([[0], np.cumsum([len(d.bounds) for d in dfas])])
+    tags = [d.tags() for d in dfas]
+    segment = np.concatenate([np.where(seg >= 0, seg + k, -1) for (seg, _), k in zip(tags, loops)]).astype(np.int32)
+    head = np.concatenate([h for _, h in tags])
+    return DFA(trans, accept, segment, head, tuple(b for d in dfas for b in d.bounds)), first[:-1]
 
 
 def _segment_tags(nfa: _NFA, order: list[frozenset[int]], end: int) -> tuple[np.ndarray, np.ndarray]:
