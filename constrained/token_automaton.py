@@ -20,7 +20,7 @@ import numpy as np
 
 from .automaton.dfa import DEAD, DFA, side_by_side
 from .automaton.distinct import distinct_columns
-from .automaton.graph import ranges, reached, row_starts
+from .automaton.graph import edges_of, ranges, reached, row_starts
 from .bounded_cache import BoundedCache
 from .errors import SchemaTooComplexError
 from .vocabulary import TokenTrie, TokenVocabulary
@@ -545,7 +545,7 @@ class _Adjacency:
         if len(active) * 16 > self.n:                           # dense: one pass over every edge
             out[self.dst[states[self.src]]] = True
             return out
-        out[self.dst[ranges(self.first[active], self.first[active + 1] - self.first[active])]] = True
+        out[self.dst[edges_of(self.first, active)]] = True
         return out
 
 
@@ -682,7 +682,7 @@ class TokenAutomaton:
         if len(active) * 16 > self.dead:
             out[u[before[q] & after[target]]] = True
         else:
-            at = ranges(first[active], first[active + 1] - first[active])
+            at = edges_of(first, active)
             out[u[at[after[target[at]]]]] = True
         return out
 

@@ -18,6 +18,11 @@ def row_starts(src: np.ndarray, n: int) -> np.ndarray:
     return np.searchsorted(src, np.arange(n + 1))
 
 
+def edges_of(first: np.ndarray, states: np.ndarray) -> np.ndarray:
+    """The indices of the edges of ``states``, in edges whose states start at ``first`` (``row_starts``)."""
+    return ranges(first[states], first[states + 1] - first[states])
+
+
 def reached(seeds: np.ndarray, src: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """Boolean mask of the states reachable from ``seeds`` along the edges ``src`` ->
     ``targets`` (sorted by source): a depth-first search in Python for small graphs, else
@@ -37,7 +42,7 @@ def reached(seeds: np.ndarray, src: np.ndarray, targets: np.ndarray) -> np.ndarr
     seen = seeds.copy()
     frontier = np.flatnonzero(seen)
     while frontier.size:
-        nxt = np.unique(targets[ranges(first[frontier], first[frontier + 1] - first[frontier])])
+        nxt = np.unique(targets[edges_of(first, frontier)])
         nxt = nxt[~seen[nxt]]
         seen[nxt] = True
         frontier = nxt
