@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .automaton.dfa import compile_dfa
+from .automaton.dfa import DFA, compile_dfa
 from .automaton.regex import Node, byteset, min_length, seq, star, without_bounds_beyond
 from .bounded_cache import BoundedCache
 from .compile.json_schema import Part
@@ -61,7 +61,7 @@ def _automaton(node: Node, vocab: TokenVocabulary, pointer: str = "#", max_token
         try:
             if refused is not None and key in refused:
                 raise SchemaTooComplexError(refused[key])
-            dfa = compile_dfa(seq(key[0], star(WHITESPACE)))
+            dfa = _slot_dfa(key)
             if dfa.is_empty():
                 raise UnsatisfiableSchemaError("no JSON value satisfies the schema here", pointer)
             a = _AUTOMATA[key] = TokenAutomaton(dfa, vocab)
@@ -79,6 +79,11 @@ def _slot_key(node: Node, vocab: TokenVocabulary, max_tokens: int | None) -> tup
     return node, vocab.content_hash
 
 
+def _slot_dfa(key: tuple) -> DFA:
+    """The DFA of what a slot's region holds: its value (``key``'s regex), then whitespace."""
+    return compile_dfa(seq(key[0], star(WHITESPACE)))
+
+
 def _read_together(parts: list[Part], vocab: TokenVocabulary, max_tokens: int, refused: dict) -> None:
     """Cache the automata of the slots not built yet, their small DFAs read off the
     vocabulary in one walk (``token_automata``); the rest, and any error, are left to
@@ -92,7 +97,7 @@ def _read_together(parts: list[Part], vocab: TokenVocabulary, max_tokens: int, r
         if key in _AUTOMATA or key in refused or key in keys:
             continue
         try:
-            dfa = compile_dfa(seq(key[0], star(WHITESPACE)))
+            dfa = _slot_dfa(key)
         except SchemaTooComplexError as exc:
             refused[key] = exc.message
             break
