@@ -142,3 +142,18 @@ def test_a_count_table_over_its_limit_is_a_typed_error(monkeypatch):
     with pytest.raises(SchemaTooComplexError, match="777|table entries"):
         TokenAutomaton(dfa, VOCAB)
     TokenAutomaton(compile_dfa(json_string(0, 7)), VOCAB)       # a small count still fits
+
+
+def test_bounds_are_cut_per_limit_though_each_node_keeps_its_widest():
+    short, long = json_string(0, 5), json_string(0, 20)
+    node = seq(short, alt(long, lit("x")))
+    assert _counted_bounds(without_bounds_beyond(node, 10)) == [5, None]
+    assert _counted_bounds(without_bounds_beyond(node, 3)) == [None, None]    # the first limit left no trace
+    assert without_bounds_beyond(node, 21) is node
+
+
+def _counted_bounds(node):
+    """The upper bounds of the counted loops in ``node``, left to right."""
+    if isinstance(node, Counted):
+        return [node.hi]
+    return [b for item in getattr(node, "items", ()) for b in _counted_bounds(item)]

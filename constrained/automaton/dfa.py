@@ -364,12 +364,16 @@ def _embeddable(node: Intersect | Complement, counters: bool) -> tuple[DFA, list
         dfa = product(*(_compile_cached(it, counters) for it in node.items))
     else:
         dfa = negate(_compile_cached(node.item, False))
+    class_of, table = dfa.byte_classes()
+    members = [0] * table.shape[1]
+    for b, c in enumerate(class_of.tolist()):
+        members[c] |= 1 << b
     edges = []
-    for row in dfa.trans.tolist():
+    for row in table.tolist():       # per class, not per byte
         by_target: dict[int, int] = {}
-        for b, t in enumerate(row):
+        for c, t in enumerate(row):
             if t != DEAD:
-                by_target[t] = by_target.get(t, 0) | 1 << b
+                by_target[t] = by_target.get(t, 0) | members[c]
         edges.append([(bits, t) for t, bits in by_target.items()])
     return dfa, edges
 

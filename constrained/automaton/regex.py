@@ -192,6 +192,8 @@ def without_bounds_beyond(node: Node, limit: int) -> Node:
     memo: dict[int, Node] = {}          # shared subtrees are rewritten once
 
     def cut(n: Node) -> Node:
+        if _widest_bound(n) < limit:
+            return n
         if id(n) not in memo:
             memo[id(n)] = out = n
             if isinstance(n, Counted) and n.hi is not None and n.hi >= limit:
@@ -205,6 +207,23 @@ def without_bounds_beyond(node: Node, limit: int) -> Node:
             memo[id(n)] = out
         return memo[id(n)]
     return cut(node)
+
+
+def _widest_bound(n: Node) -> int:
+    """The largest counted upper bound in ``n`` where ``without_bounds_beyond`` looks (-1 if
+    none), kept on the node: a slot's tree is asked once per layout, and mostly has none."""
+    bound = n.__dict__.get("_bound")
+    if bound is None:
+        if isinstance(n, Counted):
+            bound = -1 if n.hi is None else n.hi
+        elif isinstance(n, (Seq, Alt, Intersect, Subsequence)):
+            bound = max(map(_widest_bound, n.items), default=-1)
+        elif isinstance(n, Repeat):
+            bound = _widest_bound(n.item)
+        else:
+            bound = -1
+        object.__setattr__(n, "_bound", bound)
+    return bound
 
 
 def unrolled_size(node: Node) -> int:
