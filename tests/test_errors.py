@@ -48,9 +48,16 @@ def test_unsatisfiable_schemas(model, schema, keyword):
         assert isinstance(info.value, UnsatisfiableSchemaError) and info.value.keyword == keyword
 
 
-def test_invalid_pattern_is_reported(model):
-    with pytest.raises(InvalidPatternError, match="pattern"):
-        constrained.Generator({"type": "string", "pattern": "([a-z"}, model)
+@pytest.mark.parametrize("schema, pointer", [
+    ({"type": "string", "pattern": "([a-z"}, "#/pattern"),
+    # draft 4's metaschema checks the format; 2020-12's does not, and our parser names it
+    ({"$schema": "http://json-schema.org/draft-04/schema#", "properties": {"a": {"pattern": "("}}}, "#/properties/a/pattern"),
+    ({"type": "object", "properties": {"a": {"type": "string", "pattern": "^\\p{L}$"}}}, "#/properties/a/pattern"),
+])
+def test_invalid_pattern_is_reported(model, schema, pointer):
+    with pytest.raises(InvalidPatternError, match="pattern") as info:
+        constrained.Generator(schema, model)
+    assert info.value.pointer == pointer
 
 
 def test_invalid_schema_document_is_reported(model):
