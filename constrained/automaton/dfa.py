@@ -157,8 +157,21 @@ class _NFA:
             if node.bits:
                 self.edges[s].append((node.bits, e))
         elif isinstance(node, Seq):
+            # X (S X)*: after S the loop re-enters the X just read, from a state of its own,
+            # instead of a copy of X (which doubled a list's item states at every level)
+            loops = _separated_loops(node.items)
+            entries: dict[int, int] = {}
             cur = s
-            for item in node.items:
+            for i, item in enumerate(node.items):
+                if any(i == j - k for j, k in loops.items()) and i not in entries:
+                    entries[i] = self.new()
+                    self.eps[cur].append(entries[i])
+                    cur = entries[i]
+                if i in loops:
+                    sep_start, sep_end = self.build(Seq(item.item.items[:-loops[i]]))
+                    self.eps[cur].append(sep_start)
+                    self.eps[sep_end].append(entries[i - loops[i]])
+                    continue
                 if isinstance(item, ByteSet):        # a byte needs one state, not a fragment
                     b = self.new()
                     self.edges[cur].append((item.bits, b))
@@ -205,15 +218,24 @@ class _NFA:
         elif isinstance(node, Subsequence):
             # before[i]: nothing written yet, item i next; after[i]: something written. Item
             # i is written from either (after a separator from ``after``), then on to
-            # after[i + 1]: one copy per item and context, never two active at once.
+            # after[i + 1]. Both share the item's states (a copy each doubled the subset
+            # construction's states at every level of nesting, for minimisation to merge),
+            # unless it counts: then each context has its own, so that a loop's register
+            # never stands for two entries at once.
             before, after = [s] + [self.new() for _ in node.items], [self.new() for _ in range(len(node.items) + 1)]
             for i, item in enumerate(node.items):
                 self.eps[before[i]].append(before[i + 1])
                 self.eps[after[i]].append(after[i + 1])
-                for start, fragment in ((before[i], item), (after[i], Seq((node.sep, item)))):
-                    a, b = self.build(fragment)
-                    self.eps[start].append(a)
+                first = len(self.eps)
+                a, b = self.build(item)
+                self.eps[before[i]].append(a)
+                self.eps[b].append(after[i + 1])
+                if any(k >= 0 for k in self.segment_of[first:]):
+                    a, b = self.build(item)
                     self.eps[b].append(after[i + 1])
+                sep_start, sep_end = self.build(node.sep)
+                self.eps[after[i]].append(sep_start)
+                self.eps[sep_end].append(a)
             self.eps[before[-1]] += [e]
             self.eps[after[-1]] += [e]
         elif isinstance(node, (Intersect, Complement)):
@@ -250,6 +272,21 @@ class _NFA:
                     seen.add(t)
                     stack.append(t)
         return frozenset(seen)
+
+
+def _separated_loops(items: tuple[Node, ...]) -> dict[int, int]:
+    """The items that repeat what precedes them after a separator: index of each
+    ``(S X)*`` whose ``X`` is the run of items just before it, and that run's length
+    (``seq`` flattens ``X``'s own items into both places)."""
+    loops = {}
+    for i, item in enumerate(items):
+        if isinstance(item, Repeat) and item.lo == 0 and item.hi is None and isinstance(item.item, Seq):
+            body = item.item.items
+            for k in range(min(len(body) - 1, i), 0, -1):
+                if items[i - k:i] == body[len(body) - k:]:
+                    loops[i] = k
+                    break
+    return loops
 
 
 def _byte_classes(bitsets: set[int]) -> tuple[np.ndarray, list[int]]:
