@@ -160,10 +160,11 @@ class _NFA:
             # X (S X)*: after S the loop re-enters the X just read, from a state of its own,
             # instead of a copy of X (which doubled a list's item states at every level)
             loops = _separated_loops(node.items)
-            entries: dict[int, int] = {}
+            run_starts = {j - k for j, k in loops.items()}
+            entries: dict[int, int] = {}             # where each X's run starts, left only into it
             cur = s
             for i, item in enumerate(node.items):
-                if any(i == j - k for j, k in loops.items()) and i not in entries:
+                if i in run_starts:
                     entries[i] = self.new()
                     self.eps[cur].append(entries[i])
                     cur = entries[i]
