@@ -249,7 +249,14 @@ def unrolled_size(node: Node) -> int:
 
 
 def min_length(node: Node) -> int | None:
-    """Shortest string in bytes, or None for the empty language (used for layout budgets)."""
+    """Shortest string in bytes, or None for the empty language (used for layout budgets),
+    kept on the node: every layout of a schema asks it of every slot's whole tree."""
+    if "_min" not in node.__dict__:
+        object.__setattr__(node, "_min", _min_length(node))
+    return node.__dict__["_min"]
+
+
+def _min_length(node: Node) -> int | None:
     if isinstance(node, ByteSet):
         return 1 if node.bits else None
     if isinstance(node, Seq):
