@@ -89,23 +89,21 @@ def _read_together(parts: list[Part], vocab: TokenVocabulary, max_tokens: int, r
     vocabulary in one walk (``token_automata``); the rest, and any error, are left to
     ``_automaton``, slot by slot. A DFA refused as too large is remembered in ``refused``,
     and ends the reading: the layout fails there, and is narrowed before what follows."""
-    keys, dfas = [], []
+    wanted: dict[tuple, DFA] = {}
     for p in parts:
         if isinstance(p, str):
             continue
         key = _slot_key(p.node, vocab, max_tokens)
-        if key in _AUTOMATA or key in refused or key in keys:
+        if key in _AUTOMATA or key in refused or key in wanted:
             continue
         try:
             dfa = _slot_dfa(key)
         except SchemaTooComplexError as exc:
             refused[key] = exc.message
             break
-        if dfa.is_empty():           # the error is ``_automaton``'s to raise
-            continue
-        keys.append(key)
-        dfas.append(dfa)
-    for key, a in zip(keys, token_automata(dfas, vocab)):
+        if not dfa.is_empty():           # else the error is ``_automaton``'s to raise
+            wanted[key] = dfa
+    for key, a in zip(wanted, token_automata(list(wanted.values()), vocab)):
         if a is not None:
             _AUTOMATA[key] = a
 

@@ -664,11 +664,15 @@ class TokenAutomaton:
     def forward_token(self, states: np.ndarray, token: int) -> np.ndarray:
         """States ``token`` leads to from ``states`` (none for a token never placed)."""
         out = np.zeros(self.dead + 1, bool)
-        out[self._by_token[self._column_of_key[self._token_key[token]]][states]] = True
+        out[self._moves_of(token)[states]] = True
         return out[:-1]
 
     def backward_token(self, after: np.ndarray, token: int) -> np.ndarray:
-        return _or_dead(after)[self._by_token[self._column_of_key[self._token_key[token]]]]
+        return _or_dead(after)[self._moves_of(token)]
+
+    def _moves_of(self, token: int) -> np.ndarray:
+        """(n + 1,) where ``token`` leads from each state (dead for a token never placed)."""
+        return self._by_token[self._column_of_key[self._token_key[token]]]
 
     def allowed_columns(self, before: np.ndarray, after: np.ndarray) -> np.ndarray:
         """(U,) bool: the token columns leading from some state in ``before`` into ``after``.

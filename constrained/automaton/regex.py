@@ -16,16 +16,20 @@ class Node:
     """Base class of the AST."""
 
 
+def _kept_on(node: Node, name: str, compute):
+    """``compute(node)``, computed once and kept on the (frozen) node under ``name``: trees
+    are deep and shared, and asked the same of again and again."""
+    if name not in node.__dict__:
+        object.__setattr__(node, name, compute(node))
+    return node.__dict__[name]
+
+
 def _hashed_once(cls):
-    """Hash a node once: trees are deep, and they are cache keys again and again."""
+    """Hash a node once: they are cache keys again and again."""
     by_fields = cls.__hash__
 
     def __hash__(self) -> int:
-        h = self.__dict__.get("_hash")
-        if h is None:
-            h = by_fields(self)
-            object.__setattr__(self, "_hash", h)
-        return h
+        return _kept_on(self, "_hash", by_fields)
     cls.__hash__ = __hash__
     return cls
 
@@ -212,18 +216,17 @@ def without_bounds_beyond(node: Node, limit: int) -> Node:
 def _widest_bound(n: Node) -> int:
     """The largest counted upper bound in ``n`` where ``without_bounds_beyond`` looks (-1 if
     none), kept on the node: a slot's tree is asked once per layout, and mostly has none."""
-    bound = n.__dict__.get("_bound")
-    if bound is None:
-        if isinstance(n, Counted):
-            bound = -1 if n.hi is None else n.hi
-        elif isinstance(n, (Seq, Alt, Intersect, Subsequence)):
-            bound = max(map(_widest_bound, n.items), default=-1)
-        elif isinstance(n, Repeat):
-            bound = _widest_bound(n.item)
-        else:
-            bound = -1
-        object.__setattr__(n, "_bound", bound)
-    return bound
+    return _kept_on(n, "_bound", _widest_bound_of)
+
+
+def _widest_bound_of(n: Node) -> int:
+    if isinstance(n, Counted):
+        return -1 if n.hi is None else n.hi
+    if isinstance(n, (Seq, Alt, Intersect, Subsequence)):
+        return max(map(_widest_bound, n.items), default=-1)
+    if isinstance(n, Repeat):
+        return _widest_bound(n.item)
+    return -1
 
 
 def unrolled_size(node: Node) -> int:
@@ -251,9 +254,7 @@ def unrolled_size(node: Node) -> int:
 def min_length(node: Node) -> int | None:
     """Shortest string in bytes, or None for the empty language (used for layout budgets),
     kept on the node: every layout of a schema asks it of every slot's whole tree."""
-    if "_min" not in node.__dict__:
-        object.__setattr__(node, "_min", _min_length(node))
-    return node.__dict__["_min"]
+    return _kept_on(node, "_min", _min_length)
 
 
 def _min_length(node: Node) -> int | None:
