@@ -616,8 +616,11 @@ class TokenAutomaton:
         nxt, accept = walk.expand(columns)
         nxt, self.accept, (src, dst) = _reachable_part(nxt, accept)
         dead = len(self.accept)
-        rows, cols = np.nonzero(nxt != dead)
-        self.next, u2col = distinct_columns(rows, cols, nxt[rows, cols], nxt.shape, dead)   # (n+1, U)
+        if nxt is columns:           # no counts expanded, no state dropped: the columns are distinct already
+            self.next, u2col = nxt, np.arange(nxt.shape[1])
+        else:
+            rows, cols = np.nonzero(nxt != dead)
+            self.next, u2col = distinct_columns(rows, cols, nxt[rows, cols], nxt.shape, dead)   # (n+1, U)
         never = self.next.shape[1]
         column_of_key = np.full(len(keys.renumber) + 1, never)       # the last entry: key -1, never placed
         kept = keys.renumber >= 0

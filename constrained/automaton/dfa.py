@@ -469,9 +469,9 @@ def _determinised(node: Node, counters: bool, max_states: int | None = None) -> 
     ctab, order = _explore(reach_of(start), successors, len(members), max_states)
     accept = np.array([end in st for st in order], dtype=bool)
     if not nfa.bounds:
-        return _minimal(ctab, class_of, accept)
+        return _minimal(ctab, class_of, accept, explored=True)
     segment, head = _segment_tags(nfa, order, end)
-    return _minimal(ctab, class_of, accept, segment, head, tuple(nfa.bounds))
+    return _minimal(ctab, class_of, accept, segment, head, tuple(nfa.bounds), explored=True)
 
 
 def _optional_literal_head(node: Node, counters: bool, max_states: int | None) -> DFA | None:
@@ -481,7 +481,7 @@ def _optional_literal_head(node: Node, counters: bool, max_states: int | None) -
     optional member with the same value shares ``R T``, where determinising the whole
     slot cost ~1.4 ms each. None where ``node`` is not of that shape.
 
-    Trimmed but not minimised: ``T``'s states (whitespace, mostly) are ``R T``'s last ones
+    Not minimised: ``T``'s states (whitespace, mostly) are ``R T``'s last ones
     again, 2% of all, and the refinement that merged them took a third of the time spent
     on the slot DFAs of typical schemas."""
     if not (isinstance(node, Seq) and len(node.items) > 1 and isinstance(node.items[0], Repeat)
@@ -510,7 +510,17 @@ def _optional_literal_head(node: Node, counters: bool, max_states: int | None) -
     joint.trans[0] = joint.trans[first[2]]        # the start moves as ``after``'s does,
     joint.trans[0, literal[0]] = into_p           # or along P
     joint.accept[0] = after.accept[0]
-    keep, table = _trim(joint.trans, joint.accept)     # ``T``'s start, if nothing leads back to it
+    # every state is reachable (the start moves as ``T``'s) and live (``R T`` and ``T`` are
+    # trimmed) but ``T``'s own start, which is dropped where nothing else leads to it
+    t = int(first[2])
+    into = joint.trans == t
+    into[t] = False
+    keep = np.arange(joint.n_states)
+    table = joint.trans
+    if not into.any():
+        keep = np.delete(keep, t)
+        table = table[keep]
+        table = np.where(table > t, table - 1, table)
     if not joint.bounds:
         return DFA(np.ascontiguousarray(table), joint.accept[keep])
     return DFA(np.ascontiguousarray(table), joint.accept[keep], joint.segment[keep], joint.head[keep], joint.bounds)
@@ -554,9 +564,11 @@ def _segment_tags(nfa: _NFA, order: list[frozenset[int]], end: int) -> tuple[np.
     return segment, head
 
 
-def _trim(table: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _trim(table: np.ndarray, accept: np.ndarray, explored: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(kept states in order, their table renumbered): states reachable from 0 that can
-    reach acceptance; none where the start cannot."""
+    reach acceptance; none where the start cannot. ``explored``: every state is reachable
+    from 0 (a DFA built from its start), so every state on the way to one that can reach
+    acceptance can too, and only reaching acceptance is checked."""
     n = len(accept)
     src, sym = np.nonzero(table != DEAD)                 # by source
     dst = table[src, sym]
@@ -564,11 +576,16 @@ def _trim(table: np.ndarray, accept: np.ndarray) -> tuple[np.ndarray, np.ndarray
     live = reached(accept, dst[order], src[order])
     if n == 0 or not live[0]:
         return np.zeros(0, np.int64), table[:0]
+    if explored and live.all():
+        return np.arange(n), table
     trans = np.where((table != DEAD) & live[np.where(table == DEAD, 0, table)], table, DEAD)
-    kept = live[dst]
-    start = np.zeros(n, bool)
-    start[0] = True
-    keep = np.nonzero(reached(start, src[kept], dst[kept]))[0]
+    if explored:
+        keep = np.nonzero(live)[0]
+    else:
+        kept = live[dst]
+        start = np.zeros(n, bool)
+        start[0] = True
+        keep = np.nonzero(reached(start, src[kept], dst[kept]))[0]
     remap = np.full(n + 1, DEAD, np.int32)
     remap[keep] = np.arange(len(keep), dtype=np.int32)
     return keep, remap[trans[keep]]          # DEAD (-1) indexes remap[-1] == DEAD
@@ -581,10 +598,11 @@ def minimize(dfa: DFA) -> DFA:
 
 
 def _minimal(ctab: np.ndarray, class_of: np.ndarray, accept: np.ndarray, segment: np.ndarray | None = None,
-             head: np.ndarray | None = None, bounds: tuple = ()) -> DFA:
+             head: np.ndarray | None = None, bounds: tuple = (), explored: bool = False) -> DFA:
     """:func:`minimize` of the DFA whose byte ``b`` moves as column ``class_of[b]`` of
-    ``ctab``: trimmed, then Moore-refined, on those few columns rather than on 256."""
-    keep, ctab = _trim(ctab, accept)
+    ``ctab``: trimmed (see ``_trim`` for ``explored``), then Moore-refined, on those few
+    columns rather than on 256."""
+    keep, ctab = _trim(ctab, accept, explored)
     n = len(keep)
     if n == 0:
         return _EMPTY_DFA
