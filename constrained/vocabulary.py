@@ -153,11 +153,8 @@ class TokenVocabulary:
     def lookup(self) -> dict[bytes, int]:
         """bytes → a generable token id (the lowest id when several share bytes), built once."""
         if self._lookup is None:
-            table: dict[bytes, int] = {}
-            for i, b in enumerate(self.token_bytes):
-                if self.generable[i] and b not in table:
-                    table[b] = i
-            self._lookup = table
+            ids = np.flatnonzero(self.generable)[::-1].tolist()     # the lowest id written last, and kept
+            self._lookup = {self.token_bytes[i]: i for i in ids}
         return self._lookup
 
     def tokenize_exact(self, text: str) -> list[int]:
