@@ -33,12 +33,15 @@ class CanvasState:
         region = self.template.regions[r]
         self._rows[region.start: region.start + region.length] = -1
         a, toks = region.automaton, self._region_tokens(region)
-        fwd = [a.start]
-        for t in toks:
-            fwd.append(self._step_forward(a, fwd[-1], t))
-        bwd = [a.accept]
-        for t in toks[::-1]:
-            bwd.append(self._step_backward(a, bwd[-1], t))
+        if (toks < 0).all():
+            fwd, bwd = a.open_run(len(toks))
+        else:
+            fwd = [a.start]
+            for t in toks:
+                fwd.append(self._step_forward(a, fwd[-1], t))
+            bwd = [a.accept]
+            for t in toks[::-1]:
+                bwd.append(self._step_backward(a, bwd[-1], t))
         self._fwd[r], self._bwd[r] = fwd, bwd[::-1]
 
     def _region_tokens(self, region):

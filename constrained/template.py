@@ -229,9 +229,9 @@ def _check_room(parts: list[Part], vocab: TokenVocabulary, max_tokens: int) -> N
 
 def _feasible_length(a: TokenAutomaton, k: int, pointer: str) -> int:
     """Smallest length ≥ k at which the region can be filled exactly (whitespace may be missing)."""
-    states = a.start
-    for length in range(k + 64):
-        if length >= k and (states & a.accept).any():
+    states = a.open_run(k)[0][-1]
+    for length in range(k, k + 64):
+        if (states & a.accept).any():
             return length
         states = a.forward_open(states)
     raise CanvasTooSmallError(f"no way to fill a slot of {k} tokens at {pointer} with this vocabulary")

@@ -32,6 +32,7 @@ MAX_TABLE = 8_000_000    # entries of a counted automaton's transition table (in
 MAX_WALK = 32_000_000    # (state, token prefix) pairs the walk visits, counting those that die at once
                          # (~20 bytes each kept, ~40 in flight: about 1.3 GB at the limit)
 _KEPT_BYTES = 1 << 18   # per automaton and direction: bytes of successor sets kept (as many again in keys)
+_KEPT_RUN = 1 << 20     # per automaton and direction: bytes of state sets kept along an open region
 _SPLITS: BoundedCache = BoundedCache(8)          # (vocabulary, coarse?) -> _Split
 _CLASS_TREES: BoundedCache = BoundedCache(32)    # (vocabulary, coarse?, byte partition) -> class tree, key per end
 _FEW = 64                # a mask row under 1/_FEW of the vocabulary is built from its token ids
@@ -645,6 +646,20 @@ class TokenAutomaton:
             self._moves = (row_starts(q, n), q, u, self.next[q, u].astype(np.intp))
         self.start = np.zeros(n, bool)
         self.start[0] = n > 0
+        self._open_runs = ([self.start], [self.accept])     # see ``open_run``
+
+    def open_run(self, k: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """(the states after i open positions from the start, those from which i open
+        positions can finish) for i = 0..k: a region before any commit, laid out (its
+        feasible length) and then entered by every canvas of every template using this
+        automaton, steps through the same sets; kept (read-only) up to ``_KEPT_RUN`` bytes."""
+        runs = self._open_runs if (k + 1) * self.dead <= _KEPT_RUN else ([self.start], [self.accept])
+        for run, step in zip(runs, (self.forward_open, self.backward_open)):
+            while len(run) <= k:
+                nxt = step(run[-1])
+                nxt.flags.writeable = False
+                run.append(nxt)
+        return runs[0][:k + 1], runs[1][:k + 1]
 
     @property
     def tok2u(self) -> np.ndarray:

@@ -83,3 +83,16 @@ def test_a_disallowed_commit_is_refused():
     assert not state.commit(2, a_id)                      # after the closing quote only whitespace
     assert state.commit(2, TOKENS.index(b" "))
     assert state.text() == '"" '
+
+
+def test_canvases_of_one_template_share_nothing_they_change():
+    """A canvas starts from state sets its automaton keeps for open regions: commits in one
+    canvas leave another canvas of the same template, and a new one, as they were."""
+    template, _ = _region_template({"type": "string", "maxLength": 2}, 4)
+    first, second = CanvasState(template), CanvasState(template)
+    before = [template.masks.allowed_ids(r).tolist() for r in second.mask_rows(second.open_positions())]
+    assert first.commit(0, TOKENS.index(b'"')) and first.commit(1, TOKENS.index(b'a"'))
+    for state in (second, CanvasState(template)):
+        after = [template.masks.allowed_ids(r).tolist() for r in state.mask_rows(state.open_positions())]
+        assert after == before
+    assert [template.masks.allowed_ids(first.mask_rows([2])[0]).tolist()] != before[2:3]    # the commits did narrow it
