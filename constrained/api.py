@@ -9,6 +9,7 @@ from pydantic import TypeAdapter
 
 from .backends.base import Backend
 from .bounded_cache import BoundedCache
+from .collector import collector_paused
 from .compile.json_schema import SchemaCompiler
 from .errors import (EmptyPromptError, ModelLoadError, NarrowedSchemaWarning, OutputValidationError,
                      SchemaTooComplexError, UnsatisfiableSchemaError)
@@ -42,7 +43,8 @@ def compile(spec, vocab: TokenVocabulary, max_tokens: int = 2048,  # noqa: A001
     template = _TEMPLATES.get(key)
     if template is None:
         try:
-            template = _build(schema, vocab, max_tokens, tokens_per_char)
+            with collector_paused():   # see .collector
+                template = _build(schema, vocab, max_tokens, tokens_per_char)
         except RecursionError:
             raise SchemaTooComplexError("the schema nests too deeply to compile") from None
         except MemoryError:

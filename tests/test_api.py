@@ -138,3 +138,20 @@ def test_bounded_cache_keeps_the_most_recently_used():
     assert cache.get("a") == 1                 # "a" is now the most recent
     cache["c"] = 3
     assert list(cache) == ["a", "c"] and cache.get("b") is None
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_compiling_leaves_the_garbage_collector_as_it_found_it(backend, enabled):
+    """The collector is paused while a schema compiles, and restored after, also where
+    the schema is refused (and left off where the caller had turned it off)."""
+    import gc
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        constrained.compile({"type": "array", "items": {"type": "integer"}, "maxItems": 3}, backend.vocab)
+        assert gc.isenabled() is enabled
+        with pytest.raises(constrained.errors.ConstrainedError):
+            constrained.compile({"type": "string", "minLength": 10**6}, backend.vocab)
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()

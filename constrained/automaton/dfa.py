@@ -15,13 +15,12 @@ loop is unrolled instead (the count would be ambiguous), so the result is always
 """
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 
+from ..collector import collector_paused
 from ..errors import SchemaTooComplexError
 from .distinct import distinct_rows
 from .graph import reached
@@ -353,7 +352,7 @@ def _explore(start, successors, n_classes: int, max_states: int | None = None) -
 
 def compile_dfa(node: Node, counters: bool = True) -> DFA:
     """Minimal DFA of ``node``; ``counters=False`` unrolls counted loops (the reference)."""
-    with _collector_paused():
+    with collector_paused():
         try:
             return _compiled(node, counters)
         except SchemaTooComplexError as exc:
@@ -378,19 +377,6 @@ def clear_caches() -> None:
     """Forget every DFA built (tests that change the limits)."""
     for cached in (_compile_cached, _determinised, _embeddable):
         cached.cache_clear()
-
-
-@contextmanager
-def _collector_paused():
-    """Determinisation allocates millions of small lists and sets that hold no cycles and
-    live until it ends; the cyclic collector's passes over them took 35-40% of its time."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @lru_cache(maxsize=1024)
