@@ -32,6 +32,12 @@ def pack_ids(ids: np.ndarray, vocab_size: int) -> np.ndarray:
 IDS_KEPT = 4096
 
 
+def _key(flags: np.ndarray) -> bytes:
+    """A bool vector as a dict key: its bytes (a tenth of packing them, for the few hundred
+    states or columns of most automata), packed where that makes a long key short."""
+    return flags.tobytes() if len(flags) <= 1024 else np.packbits(flags).tobytes()
+
+
 class MaskTable:
     """Rows are counted when first met and packed when first read (``tensor``, or ids of a
     row too large to list): a template pins the positions that allow a single token, and
@@ -55,11 +61,11 @@ class MaskTable:
         Many state-set pairs allow the same token columns: those share a row, and only a
         new set of columns pays for a vocabulary-wide mask.
         """
-        key = (id(automaton), np.packbits(before).tobytes(), np.packbits(after).tobytes())
+        key = (id(automaton), _key(before), _key(after))
         idx = self._index.get(key)
         if idx is None:
             columns = automaton.allowed_columns(before, after)
-            idx = self._row((id(automaton), np.packbits(columns).tobytes()), automaton.count_of(columns),
+            idx = self._row((id(automaton), _key(columns)), automaton.count_of(columns),
                             lambda: automaton.few_tokens_of(columns), lambda: automaton.tokens_of(columns))
             self._index[key] = idx
         return idx
