@@ -29,19 +29,20 @@ class CanvasState:
             self._recompute(r)
 
     def _recompute(self, r: int) -> None:
-        """Every state set of region r, from its start and accepting states."""
+        """Every state set of region r, from its start and accepting states: the open
+        positions before its first commit and after its last are the automaton's kept runs."""
         region = self.template.regions[r]
         self._rows[region.start: region.start + region.length] = -1
         a, toks = region.automaton, self._region_tokens(region)
-        if (toks < 0).all():
-            fwd, bwd = a.open_run(len(toks))
-        else:
-            fwd = [a.start]
-            for t in toks:
-                fwd.append(self._step_forward(a, fwd[-1], t))
-            bwd = [a.accept]
-            for t in toks[::-1]:
-                bwd.append(self._step_backward(a, bwd[-1], t))
+        committed = np.flatnonzero(toks >= 0)
+        first = int(committed[0]) if len(committed) else len(toks)
+        last = int(committed[-1]) + 1 if len(committed) else 0
+        fwd = a.after_open(first)
+        for t in toks[first:]:
+            fwd.append(self._step_forward(a, fwd[-1], t))
+        bwd = a.finishing_in(len(toks) - last)
+        for t in toks[:last][::-1]:
+            bwd.append(self._step_backward(a, bwd[-1], t))
         self._fwd[r], self._bwd[r] = fwd, bwd[::-1]
 
     def _region_tokens(self, region):

@@ -229,7 +229,7 @@ def _check_room(parts: list[Part], vocab: TokenVocabulary, max_tokens: int) -> N
 
 def _feasible_length(a: TokenAutomaton, k: int, pointer: str) -> int:
     """Smallest length ≥ k at which the region can be filled exactly (whitespace may be missing)."""
-    states = a.open_run(k)[0][-1]
+    states = a.after_open(k)[-1]
     for length in range(k, k + 64):
         if (states & a.accept).any():
             return length

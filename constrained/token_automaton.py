@@ -646,20 +646,28 @@ class TokenAutomaton:
             self._moves = (row_starts(q, n), q, u, self.next[q, u].astype(np.intp))
         self.start = np.zeros(n, bool)
         self.start[0] = n > 0
-        self._open_runs = ([self.start], [self.accept])     # see ``open_run``
+        self._open_runs = ([self.start], [self.accept])     # see ``after_open``
 
-    def open_run(self, k: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """(the states after i open positions from the start, those from which i open
-        positions can finish) for i = 0..k: a region before any commit, laid out (its
-        feasible length) and then entered by every canvas of every template using this
-        automaton, steps through the same sets; kept (read-only) up to ``_KEPT_RUN`` bytes."""
-        runs = self._open_runs if (k + 1) * self.dead <= _KEPT_RUN else ([self.start], [self.accept])
-        for run, step in zip(runs, (self.forward_open, self.backward_open)):
-            while len(run) <= k:
-                nxt = step(run[-1])
-                nxt.flags.writeable = False
-                run.append(nxt)
-        return runs[0][:k + 1], runs[1][:k + 1]
+    def after_open(self, k: int) -> list[np.ndarray]:
+        """The states after i open positions from the start, for i = 0..k (a fresh list)."""
+        return self._open_run(0, k)
+
+    def finishing_in(self, k: int) -> list[np.ndarray]:
+        """The states from which i open positions can finish, for i = 0..k (a fresh list)."""
+        return self._open_run(1, k)
+
+    def _open_run(self, direction: int, k: int) -> list[np.ndarray]:
+        """A region's open stretches (all of it before any commit) are laid out (its feasible
+        length) and entered by every canvas of every template using this automaton, through
+        the same state sets: kept, read-only, up to ``_KEPT_RUN`` bytes."""
+        seed = (self.start, self.accept)[direction]
+        run = self._open_runs[direction] if (k + 1) * self.dead <= _KEPT_RUN else [seed]
+        step = (self.forward_open, self.backward_open)[direction]
+        while len(run) <= k:
+            nxt = step(run[-1])
+            nxt.flags.writeable = False
+            run.append(nxt)
+        return run[:k + 1]
 
     @property
     def tok2u(self) -> np.ndarray:

@@ -507,9 +507,8 @@ def _optional_literal_head(node: Node, counters: bool, max_states: int | None) -
         keep = np.delete(keep, t)
         table = table[keep]
         table = np.where(table > t, table - 1, table)
-    if not joint.bounds:
-        return DFA(np.ascontiguousarray(table), joint.accept[keep])
-    return DFA(np.ascontiguousarray(table), joint.accept[keep], joint.segment[keep], joint.head[keep], joint.bounds)
+    tags = (joint.segment[keep], joint.head[keep]) if joint.bounds else (None, None)
+    return DFA(np.ascontiguousarray(table), joint.accept[keep], *tags, joint.bounds)
 
 
 def side_by_side(dfas: list[DFA]) -> tuple[DFA, np.ndarray]:
